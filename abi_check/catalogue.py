@@ -1,0 +1,91 @@
+"""Spec roots and reference resolution: a catalogue name or a relative path, never outside the roots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from abi_check.errors import Span, SpecError
+from abi_check.resources import catalogue_dir
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def iter_spec_files(directory: Path) -> Iterator[Path]:
+    """Every spec file below a directory, in a stable order, skipping hidden directories."""
+    for path in sorted(directory.rglob("*")):
+        hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
+        if path.suffix in SPEC_SUFFIXES and path.is_file() and not hidden:
+            yield path
+
+
+@dataclass
+class SpecRoots:
+    """Ordered directories in which specs are looked up by name; earlier roots win."""
+
+    roots: list[Path]
+    _index: dict[Path, dict[str, list[Path]]] = field(default_factory=dict)
+
+    @classmethod
+    def for_inputs(
+        cls, inputs: Iterable[Path], extra: Iterable[Path] = (), catalogue: bool = True
+    ) -> SpecRoots:
+        roots: list[Path] = [p.resolve() for p in extra]
+        for item in inputs:
+            root = item if item.is_dir() else item.parent
+            roots.append(root.resolve())
+        if catalogue:
+            roots.append(catalogue_dir().resolve())
+        unique: list[Path] = []
+        for root in roots:
+            if root not in unique:
+                unique.append(root)
+        return cls(unique)
+
+    def contains(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(root) for root in self.roots)
+
+    def _names(self, root: Path) -> dict[str, list[Path]]:
+        if root not in self._index:
+            names: dict[str, list[Path]] = {}
+            if root.is_dir():
+                for path in iter_spec_files(root):
+                    names.setdefault(path.stem, []).append(path)
+            self._index[root] = names
+        return self._index[root]
+
+    def resolve(self, ref: str, span: Span, referrer: Path) -> Path:
+        """The file a reference names, or a located error that says how to fix it."""
+        if "/" in ref or ref.endswith(SPEC_SUFFIXES):
+            target = (referrer.parent / ref).resolve()
+            if not self.contains(target):
+                raise SpecError(
+                    span,
+                    f"'{ref}' leaves the spec roots",
+                    "name a spec inside the spec roots, or add a root with --root",
+                )
+            if not target.is_file():
+                raise SpecError(span, f"no spec file at '{ref}' (looked for {target})")
+            return target
+        for root in self.roots:
+            found = self._names(root).get(ref)
+            if not found:
+                continue
+            if len(found) > 1:
+                listed = ", ".join(str(p) for p in found)
+                raise SpecError(
+                    span, f"'{ref}' is ambiguous in {root}: {listed}", "refer to it by relative path"
+                )
+            return found[0]
+        raise SpecError(span, f"unknown spec '{ref}'", self._suggest(ref))
+
+    def _suggest(self, ref: str) -> str:
+        import difflib
+
+        names = sorted({name for root in self.roots for name in self._names(root)})
+        close = difflib.get_close_matches(ref, names, n=1)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return "name a spec in the catalogue (abi-check lint --list shows them) or give a relative path"

@@ -1,0 +1,188 @@
+"""YAML text to located nodes: safe, bounded, and strict about duplicate keys."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from abi_check.errors import Span, SpecError
+
+# Specs are small hand-written files; these bounds stop hostile or accidental inputs early.
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+Scalar = str | int | float | bool | None | datetime.date
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A YAML value with the place it was written. Mappings keep the spans of their keys."""
+
+    value: Scalar | dict[str, Node] | list[Node]
+    span: Span
+    key_spans: dict[str, Span] = field(default_factory=dict)
+
+    @property
+    def is_map(self) -> bool:
+        return isinstance(self.value, dict)
+
+    def items(self) -> Iterator[tuple[str, Node]]:
+        assert isinstance(self.value, dict)
+        return iter(self.value.items())
+
+    def get(self, key: str) -> Node | None:
+        return self.value.get(key) if isinstance(self.value, dict) else None
+
+    def key_span(self, key: str) -> Span:
+        return self.key_spans.get(key, self.span)
+
+    def plain(self) -> object:
+        """The value without positions (for messages and tests)."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def load_file(path: Path, display: str | None = None) -> Node:
+    """Read one spec file and return its single document as located nodes."""
+    shown = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpecError(
+                Span(shown, 1, 1),
+                f"file is {size} bytes, larger than the {MAX_FILE_BYTES} byte limit for a spec",
+                "split it into smaller specs joined with 'extends:'",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(Span(shown, 1, 1), f"cannot read file: {exc.strerror or exc}") from None
+    return load_text(data, shown)
+
+
+def load_text(data: bytes, path: str) -> Node:
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(Span(path, 1, 1), f"input is larger than the {MAX_FILE_BYTES} byte limit")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            Span(path, line, col),
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            "save the spec as UTF-8",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(path, mark.line + 1, mark.column + 1) if mark else Span(path, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(span, f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(Span(path, 1, 1), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise SpecError(Span(path, 1, 1), f"YAML nesting is deeper than {MAX_DEPTH} levels") from None
+    documents = [d for d in documents if d is not None]
+    if not documents:
+        raise SpecError(Span(path, 1, 1), "file holds no YAML document", "a spec starts with 'abi-check: 1'")
+    if len(documents) > 1:
+        mark = documents[1].start_mark
+        raise SpecError(
+            Span(path, mark.line + 1, mark.column + 1),
+            "file holds more than one YAML document",
+            "put each spec in a file of its own",
+        )
+    return _Converter(path).convert(documents[0], depth=0)
+
+
+class _Converter:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.count = 0
+        self.active: set[int] = set()
+        self.constructor = yaml.SafeLoader("")
+
+    def span(self, node: yaml.Node) -> Span:
+        return Span(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: yaml.Node, depth: int) -> Node:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(
+                self.span(node),
+                f"document expands to more than {MAX_NODES} values (an alias bomb?)",
+                "avoid nesting aliases of aliases",
+            )
+        if depth > MAX_DEPTH:
+            raise SpecError(self.span(node), f"YAML nesting is deeper than {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise SpecError(self.span(node), "recursive alias: a value contains itself")
+        if isinstance(node, yaml.ScalarNode):
+            return Node(self.scalar(node), self.span(node))
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return Node([self.convert(item, depth + 1) for item in node.value], self.span(node))
+            assert isinstance(node, yaml.MappingNode)
+            return self.mapping(node, depth)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> Node:
+        if node.tag != "tag:yaml.org,2002:map":
+            raise SpecError(self.span(node), f"unsupported YAML tag {node.tag}")
+        values: dict[str, Node] = {}
+        keys: dict[str, Span] = {}
+        for key_node, value_node in node.value:
+            key_span = self.span(key_node)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise SpecError(key_span, "YAML merge keys ('<<') are not supported", "use 'extends:'")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError(key_span, "mapping keys must be plain scalars")
+            key = self.scalar(key_node)
+            if isinstance(key, bool) or key is None or isinstance(key, datetime.date | float):
+                raise SpecError(key_span, f"mapping key {key_node.value!r} is not a name or a number")
+            text = str(key) if not isinstance(key, int) else key_node.value
+            if text in values:
+                first = keys[text]
+                raise SpecError(
+                    key_span,
+                    f"duplicate key '{text}' (first defined at line {first.line})",
+                    "YAML keeps only one of them; merge the two entries",
+                )
+            keys[text] = key_span
+            values[text] = self.convert(value_node, depth + 1)
+        return Node(values, self.span(node), keys)
+
+    def scalar(self, node: yaml.ScalarNode) -> Scalar:
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            problem = (
+                (exc.problem or "").split(" for the tag ")[-1]
+                if "constructor" in (exc.problem or "")
+                else exc.problem
+            )
+            raise SpecError(
+                self.span(node),
+                f"unsupported YAML tag or value {node.tag!r}: {problem}",
+                "specs hold plain data: mappings, lists, strings, numbers and booleans",
+            ) from None
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise SpecError(self.span(node), f"cannot read value {node.value!r}: {exc}") from None
+        if isinstance(value, datetime.datetime):
+            raise SpecError(self.span(node), "timestamps are not supported; write a date (YYYY-MM-DD)")
+        if value is None or isinstance(value, str | int | float | bool | datetime.date):
+            return value
+        raise SpecError(self.span(node), f"unsupported YAML value of type {type(value).__name__}")
