@@ -133,9 +133,7 @@ def build_kernel(b: Builder) -> Kernel:
         if reg is None:
             continue
         if regs.is_firmware(reg) or regs.is_bitmap(reg):
-            b.error(
-                span, f"{name} is a firmware register", "declare it under psci:, workarounds: or bitmaps:"
-            )
+            b.error(span, f"{name} is a firmware register", "declare it under psci:, workarounds: or bitmaps:")
             continue
         cpu_field = None
         field_node = entry.get("requires-cpu-field")
@@ -180,9 +178,7 @@ def build_kernel(b: Builder) -> Kernel:
             table = level_table(reg)
             for state, level in levels_node.items():
                 if level.value not in table:
-                    b.error(
-                        level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}"
-                    )
+                    b.error(level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}")
                     continue
                 levels[state] = table[str(level.value)]
         workarounds[reg] = Workaround(reg, b.scalar(entry, "vulnerability", ""), levels, span)
@@ -256,12 +252,8 @@ def build_bitmap(b: Builder, name: str, entry: Node, span: Span) -> Bitmap:
                 )
             else:
                 defaults.add(str(item.value))
-    bits = tuple(
-        Bit(n, i, n in defaults, s) for n, (i, s) in sorted(declared.items(), key=lambda kv: kv[1][0])
-    )
-    return Bitmap(
-        regs.register_id(name), bits, span, defaults_node.span if defaults_node is not None else span
-    )
+    bits = tuple(Bit(n, i, n in defaults, s) for n, (i, s) in sorted(declared.items(), key=lambda kv: kv[1][0]))
+    return Bitmap(regs.register_id(name), bits, span, defaults_node.span if defaults_node is not None else span)
 
 
 def build_id_register(b: Builder, reg: int, entry: Node, span: Span) -> IdRegister:
@@ -428,8 +420,7 @@ def check_host(b: Builder, host: Host) -> None:
     for feature in sorted(vmm.vcpu_features - kernel.vcpu_features):
         b.error(
             host.info.span,
-            f"VMM {vmm.info.name} asks for vCPU feature {feature}, which kernel "
-            f"{kernel.info.name} does not support",
+            f"VMM {vmm.info.name} asks for vCPU feature {feature}, which kernel {kernel.info.name} does not support",
             "KVM_ARM_VCPU_INIT fails; choose another VMM profile",
         )
     for reg, write in vmm.writes.items():

@@ -28,9 +28,7 @@ class SpecRoots:
     _index: dict[Path, dict[str, list[Path]]] = field(default_factory=dict)
 
     @classmethod
-    def for_inputs(
-        cls, inputs: Iterable[Path], extra: Iterable[Path] = (), catalogue: bool = True
-    ) -> SpecRoots:
+    def for_inputs(cls, inputs: Iterable[Path], extra: Iterable[Path] = (), catalogue: bool = True) -> SpecRoots:
         roots: list[Path] = [p.resolve() for p in extra]
         for item in inputs:
             root = item if item.is_dir() else item.parent
@@ -75,9 +73,7 @@ class SpecRoots:
                 continue
             if len(found) > 1:
                 listed = ", ".join(str(p) for p in found)
-                raise SpecError(
-                    span, f"'{ref}' is ambiguous in {root}: {listed}", "refer to it by relative path"
-                )
+                raise SpecError(span, f"'{ref}' is ambiguous in {root}: {listed}", "refer to it by relative path")
             return found[0]
         raise SpecError(span, f"unknown spec '{ref}'", self._suggest(ref))
 

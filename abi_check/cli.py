@@ -1,6 +1,7 @@
 """The command line: parse options, call one function that returns an exit code. No logic here."""
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,8 +11,25 @@ if TYPE_CHECKING:
     import typer
 
 
+def _guard(run: Callable[[], int]) -> int:
+    """Input errors are the user's to fix: print them located, exit 2. Never a traceback."""
+    from abi_check.errors import InputError, InputErrors
+    from abi_check.exitcodes import ExitCode
+
+    try:
+        return run()
+    except (InputErrors, InputError) as exc:
+        errors = exc.errors if isinstance(exc, InputErrors) else [exc]
+        for error in errors:
+            print(error.render(), file=sys.stderr)
+        return ExitCode.INPUT_ERROR
+
+
 def _app() -> "typer.Typer":
     import typer
+
+    from abi_check.reporters import Format
+    from abi_check.result import FailOn
 
     app = typer.Typer(
         name="abi-check",
@@ -35,20 +53,21 @@ def _app() -> "typer.Typer":
     ) -> None:
         """Guest-visible ABI compatibility and rollback safety for KVM/arm64 VMs."""
 
-    Roots = Annotated[
-        list[Path],
-        typer.Option("--root", help="A directory to look up spec names in (before the shipped catalogue)."),
-    ]
+    roots_opt = typer.Option("--root", help="A directory to look up spec names in, before the shipped catalogue.")
+    rules_opt = typer.Option("--rules", help="A directory of extra .rule files (repeatable).")
+    format_opt = typer.Option("--format", "-f", help="Output format.")
+    fail_opt = typer.Option("--fail-on", help="Lowest severity that makes the exit code non-zero.")
+    output_opt = typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
 
     @app.command()
     def lint(
         specs: Annotated[list[Path], typer.Argument(help="Spec files or directories (every .yaml below).")],
-        root: Roots = [],  # noqa: B006 - typer reads the default, never mutates it
+        root: Annotated[list[Path] | None, roots_opt] = None,
     ) -> None:
         """Check specs: YAML, format, references and cross-spec consistency. Reports every problem."""
         from abi_check.lint import lint as run
 
-        raise typer.Exit(run(specs, root))
+        raise typer.Exit(_guard(lambda: run(specs, root or [])))
 
     @app.command()
     def schema() -> None:
@@ -58,6 +77,55 @@ def _app() -> "typer.Typer":
         from abi_check.schema import json_schema
 
         print(json.dumps(json_schema(), indent=2))
+
+    @app.command()
+    def pair(
+        src: Annotated[Path, typer.Argument(help="Source host spec.")],
+        dst: Annotated[Path, typer.Argument(help="Destination host spec.")],
+        both: Annotated[bool, typer.Option("--both", help="Also check dst -> src (the rollback).")] = False,
+        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+    ) -> None:
+        """Can a VM move from SRC to DST (and back with --both)? Exit 8 fails, 4 ABI change, 0 compatible."""
+        from abi_check.pair import run_pair
+
+        raise typer.Exit(
+            _guard(
+                lambda: run_pair(
+                    src,
+                    dst,
+                    both=both,
+                    fmt=fmt,
+                    fail_on=fail_on,
+                    rule_dirs=rules or [],
+                    roots=root or [],
+                    output=output,
+                )
+            )
+        )
+
+    @app.command("rules")
+    def rules_cmd(
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        fmt: Annotated[Format, format_opt] = Format.TEXT,
+    ) -> None:
+        """List the rule catalogue: id, default severity, category and summary."""
+        from abi_check.explain import list_rules
+
+        raise typer.Exit(_guard(lambda: list_rules(rules or [], fmt)))
+
+    @app.command()
+    def explain(
+        rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id (abi-check rules lists them).")],
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+    ) -> None:
+        """Print a rule's documentation, its source and a live example from the catalogue."""
+        from abi_check.explain import explain as run
+
+        raise typer.Exit(_guard(lambda: run(rule_id, rules or [])))
 
     return app
 

@@ -133,9 +133,7 @@ def effective_abi(host: Host) -> EffectiveAbi:
         vcpu_features=features,
         id_writable=kernel.has_capability(CAP_WRITABLE_ID_REGS),
         imp_id_writable=imp_id_writable,
-        targets=(cpu, *(t for t in vmm.targets if t.info.name != cpu.info.name))
-        if imp_id_writable
-        else (cpu,),
+        targets=(cpu, *(t for t in vmm.targets if t.info.name != cpu.info.name)) if imp_id_writable else (cpu,),
     )
 
 

@@ -76,11 +76,7 @@ class SpecLoader:
         if expect is not None and result.info.kind is not expect:
             where = span or result.info.span
             raise InputErrors(
-                [
-                    SpecError(
-                        where, f"{result.info.name} is a {result.info.kind} spec, expected a {expect} spec"
-                    )
-                ]
+                [SpecError(where, f"{result.info.name} is a {result.info.kind} spec, expected a {expect} spec")]
             )
         return result
 
@@ -140,11 +136,7 @@ class SpecLoader:
         kind = Kind(str(node.get("kind").value))  # type: ignore[union-attr]
         source = node.get("source")
         assert source is not None
-        sources = (
-            tuple(str(s.value) for s in source.value)
-            if isinstance(source.value, list)
-            else (str(source.value),)
-        )
+        sources = tuple(str(s.value) for s in source.value) if isinstance(source.value, list) else (str(source.value),)
         extends = node.get("extends")
         chain: tuple[str, ...] = ()
         if extends is not None:
@@ -208,9 +200,7 @@ class SpecLoader:
         builder = Builder(merged.node, merged.info, resolve)
         spec = BUILDERS[merged.info.kind](builder)
         if builder.errors or spec is None:
-            raise InputErrors(
-                list(builder.errors) or [SpecError(merged.info.span, "spec could not be built")]
-            )
+            raise InputErrors(list(builder.errors) or [SpecError(merged.info.span, "spec could not be built")])
         return spec
 
 

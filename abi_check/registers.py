@@ -151,6 +151,14 @@ def is_firmware(reg: int) -> bool:
     return reg & ~0xFFFF == ARM64_U64 | GROUP_FW
 
 
+def is_id_register(reg: int) -> bool:
+    """The feature ID register space: op0=3, op1=0, CRn=0, CRm=1..7."""
+    if reg & ~0xFFFF != ARM64_U64 | GROUP_SYSREG:
+        return False
+    enc = reg & 0xFFFF
+    return enc >> 14 == 3 and (enc >> 11) & 7 == 0 and (enc >> 7) & 15 == 0 and 1 <= (enc >> 3) & 15 <= 7
+
+
 def is_bitmap(reg: int) -> bool:
     return reg & ~0xFFFF == ARM64_U64 | GROUP_FW_BMAP
 

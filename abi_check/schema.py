@@ -139,9 +139,7 @@ class Psci(Type):
             )
 
     def schema(self) -> dict[str, Any]:
-        return self.doc(
-            {"type": ["string", "number"], "enum": [*PSCI_VERSIONS, 0.1, 0.2, 1.0, 1.1, 1.2, 1.3]}
-        )
+        return self.doc({"type": ["string", "number"], "enum": [*PSCI_VERSIONS, 0.1, 0.2, 1.0, 1.1, 1.2, 1.3]})
 
 
 def psci_text(value: object) -> str | None:
@@ -169,9 +167,7 @@ class ListOf(Type):
             self.item.check(item, errors)
             key = repr(item.plain())
             if self.unique and key in seen:
-                errors.append(
-                    SpecError(item.span, f"{item.plain()!r} is listed twice (first at line {seen[key]})")
-                )
+                errors.append(SpecError(item.span, f"{item.plain()!r} is listed twice (first at line {seen[key]})"))
             seen.setdefault(key, item.span.line)
 
     def schema(self) -> dict[str, Any]:
@@ -301,12 +297,8 @@ STATE = Str(
     pattern=r"^[a-z][a-z0-9-]*$",
     hint="lower-case words joined by '-', e.g. csv2-3",
 )
-VULNERABILITY = Str(
-    "a vulnerability name (spectre-v2, spectre-v4, spectre-bhb)", pattern=r"^[a-z][a-z0-9-]*$"
-)
-CPU_FIELD = Str(
-    "REGISTER.FIELD, e.g. ID_AA64MMFR3_EL1.TCRX", pattern=r"^[A-Z][A-Z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$"
-)
+VULNERABILITY = Str("a vulnerability name (spectre-v2, spectre-v4, spectre-bhb)", pattern=r"^[a-z][a-z0-9-]*$")
+CPU_FIELD = Str("REGISTER.FIELD, e.g. ID_AA64MMFR3_EL1.TCRX", pattern=r"^[A-Z][A-Z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$")
 SOURCE = OneOf(
     ((_is_str, Str()), (_is_list, ListOf(Str(), unique=False))),
     "where the facts come from: repository, file and version",
@@ -326,9 +318,7 @@ HEADER_REQUIRED = ("abi-check", "kind", "name", "source")
 KERNEL = Obj(
     {
         **HEADER,
-        "version": Str(
-            "kernel release, quoted: '6.15'", pattern=r"^\d+\.\d+(\.\d+)?([-.+][A-Za-z0-9.+-]+)?$"
-        ),
+        "version": Str("kernel release, quoted: '6.15'", pattern=r"^\d+\.\d+(\.\d+)?([-.+][A-Za-z0-9.+-]+)?$"),
         "arch": Str("architecture", enum=("arm64",)),
         "registers": MapOf(
             REGISTER,
@@ -420,9 +410,7 @@ VMM = Obj(
                 "saves": Str("which registers go into the stream", enum=("all-listed", "listed-subset")),
                 "saved-firmware": ListOf(REGISTER, "with saves: listed-subset, the firmware registers saved"),
                 "hidden-registers": ListOf(REGISTER, "never synced or migrated (QEMU x-mig-hidden-regs)"),
-                "safe-missing-registers": ListOf(
-                    REGISTER, "tolerated when the destination does not list them"
-                ),
+                "safe-missing-registers": ListOf(REGISTER, "tolerated when the destination does not list them"),
                 "unknown-incoming": Str(
                     "register in the stream the destination does not list", enum=("fail", "ignore")
                 ),
@@ -433,9 +421,7 @@ VMM = Obj(
                 "max-registers": Int("register list cap", 1, 1 << 20),
             },
         ),
-        "writes": MapOf(
-            REGISTER, BITS_OR_VALUE, "firmware and bitmap registers the VMM writes before first run"
-        ),
+        "writes": MapOf(REGISTER, BITS_OR_VALUE, "firmware and bitmap registers the VMM writes before first run"),
         "vcpu-features": ListOf(VCPU_FEATURE),
         "id-overrides": MapOf(
             REGISTER,

@@ -170,9 +170,7 @@ class _Converter:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             problem = (
-                (exc.problem or "").split(" for the tag ")[-1]
-                if "constructor" in (exc.problem or "")
-                else exc.problem
+                (exc.problem or "").split(" for the tag ")[-1] if "constructor" in (exc.problem or "") else exc.problem
             )
             raise SpecError(
                 self.span(node),

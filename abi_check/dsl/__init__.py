@@ -1,0 +1,1 @@
+"""The declarative rule language: a lark grammar, compiled once into Python closures."""

@@ -1,0 +1,27 @@
+"""Output formats: one module per format, each a function from a whole Result to text."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import assert_never
+
+from abi_check.result import Result
+
+
+class Format(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def reporter(fmt: Format) -> Callable[[Result, bool], str]:
+    """The render function of a format; ``color`` only matters to terminal formats."""
+    if fmt is Format.TEXT:
+        from abi_check.reporters.text import render as text
+
+        return text
+    if fmt is Format.JSON:
+        from abi_check.reporters.json import render as json
+
+        return json
+    assert_never(fmt)
