@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from abi_check import registers as regs
-from abi_check.errors import Span, SpecError
+from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.model import (
     Bit,
     Bitmap,
@@ -123,7 +123,9 @@ class Builder:
             return self.resolve_ref(node, kind)
         except SpecError as exc:
             self.errors.append(exc)
-            return None
+        except InputErrors as exc:
+            self.errors.extend(e for e in exc.errors if isinstance(e, SpecError))
+        return None
 
 
 def build_kernel(b: Builder) -> Kernel:
@@ -177,7 +179,7 @@ def build_kernel(b: Builder) -> Kernel:
         if levels_node is not None and isinstance(levels_node.value, dict):
             table = level_table(reg)
             for state, level in levels_node.items():
-                if level.value not in table:
+                if not isinstance(level.value, str) or level.value not in table:
                     b.error(level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}")
                     continue
                 levels[state] = table[str(level.value)]
@@ -332,6 +334,9 @@ def build_vmm(b: Builder) -> Vmm:
             except SpecError as exc:
                 b.errors.append(exc)
                 continue
+            except InputErrors as exc:
+                b.errors.extend(e for e in exc.errors if isinstance(e, SpecError))
+                continue
             assert isinstance(target, Cpu)
             targets.append(target)
     mem = b.section("memory")
@@ -375,10 +380,10 @@ def build_write(b: Builder, reg: int, name: str, node: Node) -> Write | None:
         return Write(reg, 0, node.span, tuple(str(item.value) for item in value))
     if reg in (regs.register_id(w) for w in regs.WORKAROUNDS):
         table = level_table(reg)
-        if value not in table:
-            b.error(node.span, f"{value!r} is not a level of {name}", f"one of: {', '.join(table)}")
+        if not isinstance(value, str) or value not in table:
+            b.error(node.span, f"{node.plain()!r} is not a level of {name}", f"one of: {', '.join(table)}")
             return None
-        return Write(reg, table[str(value)], node.span)
+        return Write(reg, table[value], node.span)
     b.error(
         node.span,
         f"{name} is not a firmware or bitmap register",

@@ -57,14 +57,18 @@ class SpecRoots:
     def resolve(self, ref: str, span: Span, referrer: Path) -> Path:
         """The file a reference names, or a located error that says how to fix it."""
         if "/" in ref or ref.endswith(SPEC_SUFFIXES):
-            target = (referrer.parent / ref).resolve()
+            try:
+                target = (referrer.parent / ref).resolve()
+                exists = target.is_file()
+            except OSError as exc:
+                raise SpecError(span, f"cannot use the path '{ref[:60]}': {exc.strerror}") from None
             if not self.contains(target):
                 raise SpecError(
                     span,
                     f"'{ref}' leaves the spec roots",
                     "name a spec inside the spec roots, or add a root with --root",
                 )
-            if not target.is_file():
+            if not exists:
                 raise SpecError(span, f"no spec file at '{ref}' (looked for {target})")
             return target
         for root in self.roots:
@@ -84,4 +88,4 @@ class SpecRoots:
         close = difflib.get_close_matches(ref, names, n=1)
         if close:
             return f"did you mean '{close[0]}'?"
-        return "name a spec in the catalogue (abi-check lint --list shows them) or give a relative path"
+        return "a spec's name is its file name without .yaml (specs/kernels/linux-6.6.yaml is linux-6.6)"

@@ -61,13 +61,17 @@ def _app() -> "typer.Typer":
 
     @app.command()
     def lint(
-        specs: Annotated[list[Path], typer.Argument(help="Spec files or directories (every .yaml below).")],
+        specs: Annotated[
+            list[Path] | None,
+            typer.Argument(help="Spec files or directories (every .yaml below); default: the shipped catalogue."),
+        ] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
     ) -> None:
         """Check specs: YAML, format, references and cross-spec consistency. Reports every problem."""
         from abi_check.lint import lint as run
+        from abi_check.resources import catalogue_dir
 
-        raise typer.Exit(_guard(lambda: run(specs, root or [])))
+        raise typer.Exit(_guard(lambda: run(specs or [catalogue_dir()], root or [])))
 
     @app.command()
     def schema() -> None:

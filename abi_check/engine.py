@@ -69,6 +69,9 @@ def load_rules(extra_dirs: Sequence[Path] = (), builtin: bool = True) -> RuleSet
                 )
                 continue
             compiled[rule.meta.id] = rule
+    from abi_check.dsl.parser import tree_cache
+
+    tree_cache().save()
     if errors:
         raise InputErrors(errors)
     return RuleSet(tuple(compiled.values()))

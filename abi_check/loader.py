@@ -193,7 +193,7 @@ class SpecLoader:
                     raise first from None
                 raise SpecError(
                     ref.span,
-                    f"{ref.value} has errors: {first}",
+                    f"{ref.value} has errors (first: {first.span}: {first.message})",
                     "fix the referenced spec first (abi-check lint shows all its errors)",
                 ) from None
 

@@ -73,7 +73,8 @@ class Str(Type):
             hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(self.enum)}"
             errors.append(SpecError(node.span, f"'{value}' is not one of the allowed values", hint))
         elif self.pattern is not None and not re.match(self.pattern, value):
-            errors.append(SpecError(node.span, f"'{value}' does not match {self.pattern}", self.hint))
+            what = self.description.split(":")[0].split(" (")[0] if self.description else "valid here"
+            errors.append(SpecError(node.span, f"'{value}' is not {what}", self.hint or f"expected {self.pattern}"))
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string"}
@@ -285,7 +286,8 @@ REF = Str(
 )
 REGISTER = Str(
     "a register: symbolic name (MIDR_EL1, PSCI_VERSION), generic S3_0_C0_C0_0, or 64-bit KVM id (0x6030...)",
-    pattern=r"^([A-Za-z][A-Za-z0-9_]*|0[xX][0-9a-fA-F]{1,16})$",
+    pattern=r"^([A-Za-z][A-Za-z0-9_]*|0[xX][0-9a-fA-F]+)$",
+    hint="a register name such as MIDR_EL1, S3_0_C0_C0_0, or a hexadecimal KVM id",
 )
 BIT_NAME = Str("a bit name", pattern=r"^[A-Z][A-Z0-9_]*$", hint="bit names are UPPER_CASE")
 FIELD_NAME = Str("an ID-register field name", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -493,6 +495,10 @@ def check_document(node: Node) -> list[SpecError]:
     version = node.get("abi-check")
     if version is None:
         errors.append(SpecError(node.span, "missing 'abi-check: 1' (the spec format version)"))
+    elif isinstance(version.value, str) and version.value.strip() == str(FORMAT_VERSION):
+        errors.append(SpecError(version.span, "the format version is a number, not a string",
+                                f"write abi-check: {FORMAT_VERSION} without quotes"))
+        return errors
     elif version.value != FORMAT_VERSION:
         errors.append(
             SpecError(
@@ -506,11 +512,12 @@ def check_document(node: Node) -> list[SpecError]:
     if kind is None:
         errors.append(SpecError(node.span, "missing 'kind'", "one of: kernel, vmm, cpu, host"))
         return errors
-    if kind.value not in KINDS:
+    if not isinstance(kind.value, str) or kind.value not in KINDS:
         Str(enum=tuple(KINDS)).check(kind, errors)
         return errors
     KINDS[str(kind.value)].check(node, errors)
-    return errors
+    # The format version has its own message above; do not repeat it as a generic missing key.
+    return [e for e in errors if e.message != "missing required key 'abi-check'"]
 
 
 def json_schema() -> dict[str, Any]:

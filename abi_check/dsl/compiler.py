@@ -15,7 +15,6 @@ from abi_check.errors import RuleError, Span
 from abi_check.findings import Severity
 from abi_check.views import ATTRS, FieldView, HostView, Reg, field_safe, psci_text
 
-
 # Lark trees and tokens: shapes fixed by grammars/rule.lark, walked dynamically.
 LarkNode = Any
 Env = dict[str, Any]
@@ -122,12 +121,16 @@ class Compiler:
     def __init__(self, text: str, path: str) -> None:
         self.text = text
         self.path = path
+        # Template expressions are parsed on their own; this places their nodes back in the file.
+        self.offset = (0, 0)
 
     def span(self, item: LarkNode) -> Span:
         meta = getattr(item, "meta", None)
-        if meta is not None and not getattr(meta, "empty", True):
-            return Span(self.path, meta.line, meta.column)
-        return Span(self.path, getattr(item, "line", 1) or 1, getattr(item, "column", 1) or 1)
+        if meta is not None and not getattr(meta, "empty", True) and meta.line:
+            line, col = meta.line, meta.column
+        else:
+            line, col = getattr(item, "line", 1) or 1, getattr(item, "column", 1) or 1
+        return Span(self.path, line + self.offset[0], col + (self.offset[1] if line == 1 else 0))
 
     def error(self, item: LarkNode, message: str, hint: str | None = None) -> RuleError:
         return RuleError(self.span(item), message, hint)
@@ -262,7 +265,11 @@ class Compiler:
             line = token.line + before.count("\n") - 1 if token.line else 0
             col = token.column + quote + len(before) if "\n" not in before else len(before.rsplit("\n", 1)[1]) + 1
             tree = parse(match.group(1), self.path, start="expr", offset=(line, col - 1))
-            fn, _ = self.expr(tree, scope)
+            self.offset = (line, col - 1)
+            try:
+                fn, _ = self.expr(tree, scope)
+            finally:
+                self.offset = (0, 0)
             parts.append(_formatted(fn))
         tail = body[pos:]
         parts.append(_const(tail))

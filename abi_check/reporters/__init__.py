@@ -12,6 +12,7 @@ from abi_check.result import Result
 class Format(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
+    MARKDOWN = "markdown"
 
 
 def reporter(fmt: Format) -> Callable[[Result, bool], str]:
@@ -24,4 +25,8 @@ def reporter(fmt: Format) -> Callable[[Result, bool], str]:
         from abi_check.reporters.json import render as json
 
         return json
+    if fmt is Format.MARKDOWN:
+        from abi_check.reporters.markdown import render as markdown
+
+        return markdown
     assert_never(fmt)

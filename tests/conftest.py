@@ -1,0 +1,55 @@
+"""Shared fixtures: the shipped catalogue, loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from abi_check.catalogue import SpecRoots
+from abi_check.effective import EffectiveAbi, effective_abi
+from abi_check.engine import RuleSet, load_rules
+from abi_check.loader import SpecLoader
+from abi_check.resources import catalogue_dir
+from abi_check.views import HostView
+
+CATALOGUE = catalogue_dir().resolve()
+HOSTS = CATALOGUE / "hosts"
+
+
+@pytest.fixture(scope="session")
+def loader() -> SpecLoader:
+    return SpecLoader(SpecRoots([CATALOGUE]))
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def abi(loader: SpecLoader):  # type: ignore[no-untyped-def]
+    def get(name: str) -> EffectiveAbi:
+        return effective_abi(loader.load_host(HOSTS / f"{name}.yaml"))
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def view(abi):  # type: ignore[no-untyped-def]
+    cache: dict[str, HostView] = {}
+
+    def get(name: str) -> HostView:
+        if name not in cache:
+            cache[name] = HostView(abi(name))
+        return cache[name]
+
+    return get
+
+
+def host_names() -> list[str]:
+    return sorted(p.stem for p in HOSTS.glob("*.yaml"))
+
+
+def host_path(name: str) -> Path:
+    return HOSTS / f"{name}.yaml"

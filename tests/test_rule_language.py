@@ -1,0 +1,97 @@
+"""The rule language: located syntax and name errors, user rule directories, and no way out of the views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from abi_check.dsl.compiler import compile_rule
+from abi_check.engine import check_pair, load_rules
+from abi_check.errors import InputErrors, RuleError
+
+HEADER = '''rule demo
+  name "Demo"
+  summary "A demo rule."
+  severity warning
+  category demo
+  reference "https://example.org"
+'''
+
+
+def compile_text(body: str):  # type: ignore[no-untyped-def]
+    return compile_rule(HEADER + body, "demo.rule", "demo")
+
+
+def error_of(body: str) -> RuleError:
+    with pytest.raises(RuleError) as info:
+        compile_text(body)
+    return info.value
+
+
+def test_syntax_error_is_located_with_expected_tokens() -> None:
+    err = error_of('when src.psci >\nreport "x"\n')
+    assert (err.span.path, err.span.line) == ("demo.rule", 8)  # type: ignore[union-attr]
+    assert "unexpected" in err.message and err.hint and "expected" in err.hint
+
+
+def test_unknown_attribute_suggests_the_right_one() -> None:
+    err = error_of('when src.psci_version == 1\nreport "x"\n')
+    assert err.span is not None and (err.span.line, err.span.col) == (7, 6)
+    assert err.message == "Host has no attribute 'psci_version'"
+    assert err.hint == "did you mean 'psci_versions'?"
+
+
+def test_unknown_name_register_and_function_are_errors() -> None:
+    assert error_of('when srcc.psci == 1\nreport "x"\n').message == "unknown name 'srcc'"
+    reg = error_of('when MIDR_EL2 in src.saved\nreport "x"\n')
+    assert reg.message == "unknown register 'MIDR_EL2'" and reg.hint == "did you mean 'MIDR_EL1'?"
+    assert error_of('when lenn(src.saved) > 1\nreport "x"\n').message == "unknown function 'lenn'"
+
+
+def test_error_inside_a_template_points_into_the_string() -> None:
+    err = error_of('when true\nreport "value {src.psi}"\n')
+    assert err.span is not None and err.span.line == 8 and err.span.col > 8
+    assert "has no attribute 'psi'" in err.message
+
+
+def test_python_internals_are_unreachable() -> None:
+    assert "no attribute '__class__'" in error_of('when true\nreport "{src.__class__}"\n').message
+    assert "no attribute 'abi'" in error_of('when src.abi == 1\nreport "x"\n').message
+    assert error_of('when open("x") == 1\nreport "x"\n').message == "unknown function 'open'"
+
+
+def test_metadata_order_and_id_are_enforced() -> None:
+    with pytest.raises(RuleError, match="differs from the file name"):
+        compile_rule(HEADER + 'when true\nreport "x"\n', "other.rule", "other")
+    swapped = HEADER.replace('  severity warning\n  category demo\n', '  category demo\n  severity warning\n')
+    with pytest.raises(RuleError, match="out of order"):
+        compile_rule(swapped + 'when true\nreport "x"\n', "demo.rule", "demo")
+
+
+def test_user_rules_directory_adds_rules_and_reports_all_errors(tmp_path: Path, view) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "many-vcpus.rule").write_text(
+        HEADER.replace("rule demo", "rule many-vcpus")
+        + 'when dst.vcpus > 32\nreport "{dst} runs {dst.vcpus} vCPUs"\nat dst.span\n'
+    )
+    rules = load_rules([tmp_path])
+    assert "many-vcpus" in rules.ids()
+    found = [f for f in check_pair(rules, view("n1-linux-6.12-qemu-10.2"), view("v2-linux-6.12-qemu-10.2"))
+             if f.rule == "many-vcpus"]
+    assert [f.message for f in found] == ["v2-linux-6.12-qemu-10.2 runs 64 vCPUs"]
+    assert found[0].span is not None and found[0].span.path.endswith("v2-linux-6.12-qemu-10.2.yaml")
+
+    (tmp_path / "broken-one.rule").write_text(HEADER.replace("rule demo", "rule broken-one") + "when\n")
+    (tmp_path / "broken-two.rule").write_text("rule broken-two\n")
+    with pytest.raises(InputErrors) as info:
+        load_rules([tmp_path])
+    assert sorted(Path(e.span.path).name for e in info.value.errors if e.span) == [
+        "broken-one.rule", "broken-two.rule"]
+
+
+def test_a_rule_that_crashes_becomes_an_internal_error_finding(tmp_path: Path, view) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "divides.rule").write_text(
+        HEADER.replace("rule demo", "rule divides") + 'when 1 // (dst.vcpus - dst.vcpus) > 0\nreport "x"\n')
+    rules = load_rules([tmp_path])
+    findings = check_pair(rules, view("n1-linux-6.6-qemu-10.2"), view("n1-linux-6.6-qemu-10.2"))
+    assert [(f.rule, f.subject) for f in findings] == [("internal-error", "divides")]
