@@ -183,7 +183,8 @@ def build_kernel(b: Builder) -> Kernel:
                     b.error(level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}")
                     continue
                 levels[state] = table[str(level.value)]
-        workarounds[reg] = Workaround(reg, b.scalar(entry, "vulnerability", ""), levels, span)
+        workarounds[reg] = Workaround(reg, b.scalar(entry, "vulnerability", ""), levels, span,
+                                      b.scalar(entry, "restore", "at-most-host-level"))
 
     bitmaps: dict[int, Bitmap] = {}
     for name, entry, span in b.entries("bitmaps"):

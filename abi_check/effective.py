@@ -13,6 +13,7 @@ from abi_check.model import Cpu, Host, IdField, Kernel, Vmm
 CAP_WRITABLE_ID_REGS = "ARM_SUPPORTED_REG_MASK_RANGES"
 CAP_WRITABLE_IMP_ID_REGS = "ARM_WRITABLE_IMP_ID_REGS"
 PSCI_VERSION = regs.register_id("PSCI_VERSION")
+VENDOR_HYP_BMAP_2 = regs.register_id("VENDOR_HYP_BMAP_2")
 
 
 class Origin(enum.StrEnum):
@@ -37,6 +38,7 @@ class EffectiveAbi:
     saved: frozenset[int]
     values: Mapping[int, Value]
     host_levels: Mapping[int, Value]
+    id_limits: Mapping[int, int]
     psci_implemented: frozenset[int]
     explicit: frozenset[int]
     vcpu_features: frozenset[str]
@@ -98,8 +100,10 @@ def effective_abi(host: Host) -> EffectiveAbi:
         values[reg] = Value(value, write.span, Origin.VMM)
         explicit.add(reg)
 
+    id_limits: dict[int, int] = {}
     for reg, (value, span) in cpu.registers.items():
-        values[reg] = Value(_guest_view(kernel, reg, value, features), span, Origin.CPU)
+        id_limits[reg] = _guest_view(kernel, reg, value, features)
+        values[reg] = Value(id_limits[reg], span, Origin.CPU)
     for reg, overrides in vmm.id_overrides.items():
         layout = kernel.id_registers.get(reg)
         current = values.get(reg)
@@ -122,19 +126,38 @@ def effective_abi(host: Host) -> EffectiveAbi:
     saved -= vmm.migration.hidden
 
     imp_id_writable = vmm.imp_id_writable and kernel.has_capability(CAP_WRITABLE_IMP_ID_REGS)
+    announced = _announce_targets(kernel, vmm, values, explicit) if imp_id_writable and vmm.targets else False
     return EffectiveAbi(
         host=host,
         listed=listed,
         saved=frozenset(saved),
         values=values,
         host_levels=host_levels,
+        id_limits=id_limits,
         psci_implemented=kernel.psci.versions if kernel.psci is not None else frozenset(),
         explicit=frozenset(explicit),
         vcpu_features=features,
         id_writable=kernel.has_capability(CAP_WRITABLE_ID_REGS),
         imp_id_writable=imp_id_writable,
-        targets=(cpu, *(t for t in vmm.targets if t.info.name != cpu.info.name)) if imp_id_writable else (cpu,),
+        targets=(cpu, *(t for t in vmm.targets if t.info.name != cpu.info.name)) if announced else (cpu,),
     )
+
+
+def _announce_targets(kernel: Kernel, vmm: Vmm, values: dict[int, Value], explicit: set[int]) -> bool:
+    """A VMM with a target list answers DISCOVER_IMPL, so it turns the two VENDOR_HYP_BMAP_2 bits on (as
+    QEMU's impl-cpu RFC does) unless it writes the bitmap itself. The guest learns the targets only when
+    DISCOVER_IMPL_CPUS ends up enabled."""
+    bitmap = kernel.bitmaps.get(VENDOR_HYP_BMAP_2)
+    if bitmap is None:
+        return False
+    discover = [b for b in (bitmap.bit("DISCOVER_IMPL_VER"), bitmap.bit("DISCOVER_IMPL_CPUS")) if b is not None]
+    if VENDOR_HYP_BMAP_2 not in explicit:
+        mask = sum(1 << b.index for b in discover)
+        span = vmm.targets_span or vmm.info.span
+        values[VENDOR_HYP_BMAP_2] = Value(values[VENDOR_HYP_BMAP_2].value | mask, span, Origin.VMM)
+        explicit.add(VENDOR_HYP_BMAP_2)
+    cpus = bitmap.bit("DISCOVER_IMPL_CPUS")
+    return cpus is not None and bool(values[VENDOR_HYP_BMAP_2].value >> cpus.index & 1)
 
 
 def _listed(kernel: Kernel, cpu: Cpu, features: frozenset[str]) -> dict[int, Span]:

@@ -81,6 +81,7 @@ class Workaround:
     vulnerability: str
     levels: Mapping[str, int]
     span: Span
+    restore: str = "at-most-host-level"
 
 
 @dataclass(frozen=True, slots=True)

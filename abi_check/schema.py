@@ -348,6 +348,11 @@ KERNEL = Obj(
                 {
                     "vulnerability": VULNERABILITY,
                     "levels": MapOf(STATE, LEVEL, "level KVM reports for each CPU state", nullable=False),
+                    "restore": Str(
+                        "how KVM_SET_ONE_REG judges a restored value: at-most-host-level (the value may not exceed "
+                        "the host's level), ssb-normalised (WORKAROUND_2 since 5.10)",
+                        enum=("at-most-host-level", "ssb-normalised"),
+                    ),
                 },
                 required=("vulnerability", "levels"),
             ),

@@ -50,6 +50,8 @@ ATTRS: dict[str, dict[str, str]] = {
         "field": "fn:Field",
         "writable": "fn:bool",
         "invariant": "fn:bool",
+        "restore": "fn:str",
+        "limit": "fn:int",
         "bit_names": "fn:list[str]",
         "field_diff": "fn:list[str]",
     },
@@ -262,8 +264,11 @@ class HostView:
     def vm_scoped(self) -> frozenset[Reg]:
         """Registers that hold per-VM state although KVM exposes them per vCPU."""
         scoped = set(self.bitmaps) | ({Reg(regs.register_id("PSCI_VERSION"))} if self.abi.kernel.psci else set())
-        if self.id_writable:
-            scoped |= {Reg(r) for r in self.abi.kernel.id_registers if r in self.abi.listed}
+        if self.id_writable:  # kvm->arch.id_regs since 6.7 (is_vm_ftr_id_reg)
+            scoped |= {Reg(r) for r in self.abi.listed if regs.is_id_register(r)}
+            ctr = regs.register_id("CTR_EL0")
+            if ctr in self.abi.listed and not self.invariant(ctr):
+                scoped.add(Reg(ctr))
         if self.abi.kernel.has_capability("ARM_WRITABLE_IMP_ID_REGS"):
             scoped |= {Reg(regs.register_id(n)) for n in regs.IMPLEMENTATION_ID}
         return frozenset(scoped & self.saved)
@@ -352,6 +357,19 @@ class HostView:
     def writable(self, other: FieldView) -> bool:
         mine = self.field(other)
         return mine is not None and mine.writable
+
+    def restore(self, reg: int) -> str:
+        """How this host's kernel judges a restored WORKAROUND value."""
+        wa = self.abi.kernel.workarounds.get(reg)
+        return wa.restore if wa is not None else ""
+
+    def limit(self, other: FieldView) -> int:
+        """This host's own value of a field (what KVM checks a restored value against), VMM overrides aside."""
+        layout = self.abi.kernel.id_registers.get(other.register)
+        found = layout.field(other.name) if layout is not None else None
+        if found is None or other.register not in self.abi.id_limits:
+            return other.value
+        return found.get(self.abi.id_limits[other.register])
 
     def invariant(self, reg: int) -> bool:
         entry = self.abi.kernel.registers.get(reg)
