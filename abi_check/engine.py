@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from abi_check.dsl.compiler import CompiledRule
-from abi_check.errors import InputError, InputErrors, RuleError, Span
+from abi_check.errors import InputError, InputErrors, RuleError, Span, decode_utf8
 from abi_check.findings import INTERNAL_ERROR, Finding, Severity, make_finding
 from abi_check.resources import rules_dir
 from abi_check.views import HostView
@@ -49,12 +49,7 @@ def load_rules(extra_dirs: Sequence[Path] = (), builtin: bool = True) -> RuleSet
                 data = path.read_bytes()
                 if len(data) > MAX_RULE_BYTES:
                     raise RuleError(Span(shown, 1, 1), f"rule file is larger than {MAX_RULE_BYTES} bytes")
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    line = data.count(b"\n", 0, exc.start) + 1
-                    raise RuleError(Span(shown, line, 1), "rule file is not valid UTF-8") from None
-                rule = compile_rule(text, shown, path.stem)
+                rule = compile_rule(decode_utf8(data, shown, RuleError), shown, path.stem)
             except RuleError as exc:
                 errors.append(exc)
                 continue

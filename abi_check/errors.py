@@ -66,6 +66,18 @@ class InputErrors(Exception):
         self.errors = sorted(errors, key=lambda e: (e.span or Span("", 0, 0), e.message))
 
 
+def decode_utf8(data: bytes, path: str, error: type[InputError]) -> str:
+    """Text of a file, or a located error at the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise error(Span(path, line, col), f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                    "save the file as UTF-8") from None
+
+
 def source_line(span: Span) -> str | None:
     """The text of the line a span points at, or None when the file cannot be read."""
     try:

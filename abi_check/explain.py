@@ -106,5 +106,3 @@ def _live_example(rules: object, rule_id: str, src_name: str, dst_name: str) -> 
     if not found:
         print("    nothing (the catalogue changed since the example was written)")
 
-
-__all__ = ["InputError", "explain", "list_rules"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from abi_check.build import BUILDERS, Builder
 from abi_check.catalogue import SpecRoots
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.model import Host, Kind, Spec, SpecInfo
-from abi_check.schema import KINDS, REQUIRED_AFTER_EXTENDS, check_document
+from abi_check.schema import REQUIRED_AFTER_EXTENDS, check_document
 from abi_check.yamlnodes import Node, load_file
 
 # Keys every file states for itself; they never come from the spec it extends.
@@ -204,8 +204,3 @@ class SpecLoader:
         return spec
 
 
-def collect_errors(exc: InputErrors | InputError) -> list[InputError]:
-    return exc.errors if isinstance(exc, InputErrors) else [exc]
-
-
-__all__ = ["KINDS", "SpecLoader", "collect_errors", "merge"]

@@ -164,4 +164,5 @@ def is_bitmap(reg: int) -> bool:
 
 
 def known_names() -> list[str]:
+    """Every symbolic register name abi-check knows (generic S3_x_Cx_Cx_x names aside)."""
     return sorted(_BY_NAME)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from abi_check.errors import Span, SpecError
+from abi_check.errors import Span, SpecError, decode_utf8
 
 # Specs are small hand-written files; these bounds stop hostile or accidental inputs early.
 MAX_FILE_BYTES = 1 << 20
@@ -73,17 +73,7 @@ def load_file(path: Path, display: str | None = None) -> Node:
 def load_text(data: bytes, path: str) -> Node:
     if len(data) > MAX_FILE_BYTES:
         raise SpecError(Span(path, 1, 1), f"input is larger than the {MAX_FILE_BYTES} byte limit")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
-        raise SpecError(
-            Span(path, line, col),
-            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-            "save the spec as UTF-8",
-        ) from None
+    text = decode_utf8(data, path, SpecError)
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
