@@ -159,7 +159,7 @@ def test_non_utf8_byte_is_located(root: Path) -> None:
     error = only_error(root, "k1.yaml")
     assert where(error) == ("specs/k1.yaml", 4, 10)
     assert error.message == "file is not valid UTF-8 (byte 0xff)"
-    assert error.hint == "save the spec as UTF-8"
+    assert error.hint == "save the file as UTF-8"
 
 
 def test_non_utf8_column_counts_characters(root: Path) -> None:
