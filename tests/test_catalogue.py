@@ -72,3 +72,28 @@ def test_docs_rules_md_is_generated_from_the_rule_files(rules) -> None:  # type:
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
     assert docs.read_text() == rules_markdown(rules), "regenerate: abi-check rules --format markdown > docs/rules.md"
+
+
+def _spec_names(kind: str) -> list[str]:
+    return sorted(p.stem for p in (catalogue_dir() / kind).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "vmm", "cpu"),
+    [(k, "qemu-10.2", "neoverse-n1") for k in _spec_names("kernels")]
+    + [("linux-6.15", v, "neoverse-n1") for v in _spec_names("vmms")]
+    + [("linux-6.15", "qemu-10.2", c) for c in _spec_names("cpus")],
+)
+def test_every_kernel_vmm_and_cpu_compared_with_itself_reports_nothing(  # type: ignore[no-untyped-def]
+    loader, rules, kernel: str, vmm: str, cpu: str
+) -> None:
+    from abi_check.effective import effective_abi
+    from abi_check.model import Cpu, Host, Kernel, Vmm
+    from abi_check.views import HostView
+
+    k = loader.load(catalogue_dir() / "kernels" / f"{kernel}.yaml")
+    v = loader.load(catalogue_dir() / "vmms" / f"{vmm}.yaml")
+    c = loader.load(catalogue_dir() / "cpus" / f"{cpu}.yaml")
+    assert isinstance(k, Kernel) and isinstance(v, Vmm) and isinstance(c, Cpu)
+    host = HostView(effective_abi(Host(k.info, k, v, c, vcpus=8)))
+    assert check_pair(rules, host, host) == []
