@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from abi_check.build import BUILDERS, Builder
 from abi_check.catalogue import SpecRoots
 from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.model import Host, Kind, Spec, SpecInfo
-from abi_check.schema import REQUIRED_AFTER_EXTENDS, check_document
+from abi_check.schema import NAME_PATTERN, REQUIRED_AFTER_EXTENDS, check_document
 from abi_check.yamlnodes import Node, load_file
 
 # Keys every file states for itself; they never come from the spec it extends.
@@ -105,7 +106,9 @@ class SpecLoader:
                         SpecError(
                             name.span,
                             f"name '{name.value}' differs from the file name '{path.stem}'",
-                            f"rename the file or write name: {path.stem}",
+                            f"rename the file or write name: {path.stem}"
+                            if re.match(NAME_PATTERN, path.stem)
+                            else f"rename the file to {name.value}.yaml (names are lower-case)",
                         )
                     )
                 self._raw[path] = InputErrors(list(errors)) if errors else node
@@ -175,8 +178,12 @@ class SpecLoader:
         return merged
 
     def _resolve(self, ref: Node, referrer: Path) -> Path:
+        # A relative path is relative to the file it is written in, which for an inherited key is the
+        # spec being extended, not the one that extends it.
+        written_in = Path(ref.span.path)
+        origin = written_in if written_in.is_file() else referrer
         try:
-            return self.roots.resolve(str(ref.value), ref.span, referrer)
+            return self.roots.resolve(str(ref.value), ref.span, origin)
         except SpecError as exc:
             raise InputErrors([exc]) from None
 

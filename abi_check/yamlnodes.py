@@ -15,6 +15,9 @@ from abi_check.errors import Span, SpecError, decode_utf8
 MAX_FILE_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+# Wider numbers are never meaningful here (values are 64-bit); rejecting them early also keeps messages from
+# formatting a number with thousands of digits.
+MAX_INT_BITS = 256
 
 # libyaml's composer gives the same nodes and marks, several times faster; pure Python when absent.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -192,6 +195,9 @@ class _Converter:
         except (yaml.YAMLError, ValueError, OverflowError, KeyError, IndexError, AttributeError, TypeError):
             raise SpecError(self.span(node), f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}",
                             "drop the explicit tag or fix the value") from None
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+            raise SpecError(self.span(node), f"number is {value.bit_length()} bits wide; specs hold at most "
+                            "64-bit values", "check the value: register ids and values are at most 0xffffffffffffffff")
         if isinstance(value, datetime.datetime):
             raise SpecError(self.span(node), "timestamps are not supported; write a date (YYYY-MM-DD)")
         if value is None or isinstance(value, str | int | float | bool | datetime.date):

@@ -532,6 +532,17 @@ def test_relative_reference_leaving_the_roots(
     assert error.hint is not None and "--root" in error.hint
 
 
+def test_relative_reference_inherited_through_extends(root: Path) -> None:
+    write_host_set(root, k1=None, h1="abi-check: 1\nkind: host\nname: h1\nsource: test\nextends: hosts/h0.yaml\n")
+    write(root, "kernels/k1.yaml", KERNEL)
+    base = HOST.replace("name: h1", "name: h0").replace("kernel: k1", "kernel: ../kernels/k1.yaml")
+    write(root, "hosts/h0.yaml", base)
+    loader = SpecLoader(SpecRoots([root]))
+    assert isinstance(loader.load(root / "hosts/h0.yaml"), Host)
+    host = loader.load_host(root / "h1.yaml")
+    assert host.kernel.info.path == "specs/kernels/k1.yaml"
+
+
 def test_overlong_relative_reference(root: Path) -> None:
     write(root, "k2.yaml", "abi-check: 1\nkind: kernel\nname: k2\nsource: test\nextends: " + "a" * 300 + ".yaml\n")
     error = only_error(root, "k2.yaml")
@@ -544,6 +555,31 @@ def test_name_differing_from_the_file_name(root: Path) -> None:
     assert where(error) == ("specs/k1.yaml", 3, 7)
     assert error.message == "name 'k2' differs from the file name 'k1'"
     assert error.hint == "rename the file or write name: k1"
+
+
+def test_name_hint_for_an_upper_case_file_name_is_a_valid_name(root: Path) -> None:
+    write(root, "K1.yaml", KERNEL)
+    error = only_error(root, "K1.yaml")
+    assert where(error) == ("specs/K1.yaml", 3, 7)
+    assert "write name: K1" not in (error.hint or "")
+
+
+HUGE_HEX = "0x" + "f" * 4000  # a YAML int of about 4800 decimal digits, past Python's int-to-str limit of 4300
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col"),
+    [
+        (KERNEL.replace("name: k1", f"name: {HUGE_HEX}"), 3, 7),
+        (KERNEL.replace("abi-check: 1", f"abi-check: {HUGE_HEX}"), 1, 12),
+        (KERNEL_TOP + f'psci:\n  versions: ["1.1"]\n  default: {HUGE_HEX}\n', 9, 12),
+    ],
+    ids=["string-expected", "format-version", "psci-version"],
+)
+def test_huge_integer_in_the_wrong_place_is_a_located_error(root: Path, text: str, line: int, col: int) -> None:
+    write(root, "k1.yaml", text)
+    error = only_error(root, "k1.yaml")
+    assert where(error) == ("specs/k1.yaml", line, col)
 
 
 # --- lint and the command line -------------------------------------------------------------------
