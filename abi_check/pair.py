@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,6 @@ def run_pair(
     directions = [(source, destination)] + ([(destination, source)] if both else [])
     pairs = tuple(PairResult(a.name, b.name, tuple(check_pair(rules, a, b))) for a, b in directions)
     result = Result("pair", pairs, (display_path(src), display_path(dst)), tuple(rules.ids()))
-    color = fmt is Format.TEXT and output is None and sys.stdout.isatty()
+    color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     write_output(reporter(fmt)(result, color), output)
     return exit_code(result.findings, fail_on)

@@ -73,8 +73,8 @@ class Str(Type):
             hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(self.enum)}"
             errors.append(SpecError(node.span, f"'{value}' is not one of the allowed values", hint))
         elif self.pattern is not None and not re.match(self.pattern, value):
-            what = self.description.split(":")[0].split(" (")[0] if self.description else "valid here"
-            errors.append(SpecError(node.span, f"'{value}' is not {what}", self.hint or f"expected {self.pattern}"))
+            expected = self.hint or (f"expected {self.description}" if self.description else f"expected {self.pattern}")
+            errors.append(SpecError(node.span, f"'{value}' is not valid here", expected))
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string"}

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from abi_check import registers as regs
-from abi_check.build import psci_str
 from abi_check.effective import EffectiveAbi
 from abi_check.errors import Span
 from abi_check.model import Cpu, FieldSafety, IdField
@@ -396,6 +395,3 @@ def field_safe(field: FieldView, value: int, limit: int) -> bool:
         return value == 0 or value >= limit
     return value == limit or value == field.layout.safe_value
 
-
-def psci_text(value: int) -> str:
-    return psci_str(value)

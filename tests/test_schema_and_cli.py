@@ -66,3 +66,11 @@ def test_usage_error_exits_2() -> None:
     out = run("pair", "--format", "yaml", "a.yaml", "b.yaml")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
+
+
+def test_pattern_mismatch_says_what_was_expected(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text('abi-check: 1\nkind: kernel\nname: k\nsource: s\nversion: "abc"\narch: arm64\n')
+    out = run("lint", str(tmp_path))
+    assert out.returncode == 2
+    assert f"{tmp_path.name}/k.yaml:5:10: spec error: 'abc' is not valid here" in out.stderr
+    assert "hint: expected kernel release, quoted: '6.15'" in out.stderr

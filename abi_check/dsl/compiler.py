@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from abi_check import registers as regs
-from abi_check.build import level_name, level_table
+from abi_check.build import level_name, level_table, psci_str
 from abi_check.dsl.parser import parse, unquote
 from abi_check.errors import RuleError, Span
 from abi_check.findings import Severity
-from abi_check.views import ATTRS, FieldView, HostView, Reg, field_safe, psci_text
+from abi_check.views import ATTRS, FieldView, HostView, Reg, field_safe
 
 # Lark trees and tokens: shapes fixed by grammars/rule.lark, walked dynamically.
 LarkNode = Any
@@ -50,8 +50,8 @@ def _sort_key(value: Any) -> tuple[str, Any]:
 
 def _psci(value: Any) -> str:
     if isinstance(value, set | frozenset | list | tuple):
-        return ", ".join(psci_text(v) for v in sorted(value))
-    return psci_text(value)
+        return ", ".join(psci_str(v) for v in sorted(value))
+    return psci_str(value)
 
 
 def _level_value(reg: int, name: str) -> int:
