@@ -123,6 +123,10 @@ class Compiler:
         self.path = path
         # Template expressions are parsed on their own; this places their nodes back in the file.
         self.offset = (0, 0)
+        # A host is used only through its attributes (and printed by name in templates): what a rule reads
+        # of a host is then always one of the declared facets, which lets the matrix share results.
+        self.host_ok = False
+        self.in_template = False
 
     def span(self, item: LarkNode) -> Span:
         meta = getattr(item, "meta", None)
@@ -225,7 +229,7 @@ class Compiler:
             elif hasattr(part, "data") and part.data == "fix_clause":
                 fix = self.template(part.children[0], scope)
             elif hasattr(part, "data") and part.data == "at_clause":
-                at, _ = self.expr(part.children[0], scope)
+                at, _ = self.host_expr(part.children[0], scope)
             else:
                 report = self.template(part, scope)
         assert report is not None
@@ -266,10 +270,12 @@ class Compiler:
             col = token.column + quote + len(before) if "\n" not in before else len(before.rsplit("\n", 1)[1]) + 1
             tree = parse(match.group(1), self.path, start="expr", offset=(line, col - 1))
             self.offset = (line, col - 1)
+            self.in_template = True
             try:
-                fn, _ = self.expr(tree, scope)
+                fn, _ = self.host_expr(tree, scope)
             finally:
                 self.offset = (0, 0)
+                self.in_template = False
             parts.append(_formatted(fn))
         tail = body[pos:]
         parts.append(_const(tail))
@@ -280,11 +286,23 @@ class Compiler:
     def expr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         if not hasattr(tree, "data"):
             raise self.error(tree, f"unexpected {tree!s}")
+        while tree.data in ("or_", "and_") and len(tree.children) == 1:
+            tree = tree.children[0]  # the grammar wraps single operands; see through them
+        if tree.data != "var":
+            self.host_ok = False  # only a bare name can be a host; anything around it must not be
         handler = getattr(self, f"x_{tree.data.rstrip('_')}", None)
         if handler is None:
             raise self.error(tree, f"unsupported expression {tree.data}")
         result: tuple[Fn, str] = handler(tree, scope)
         return result
+
+    def host_expr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        """An expression that may be a bare host (the object of an attribute, ``at src``, ``{src}``)."""
+        self.host_ok = True
+        try:
+            return self.expr(tree, scope)
+        finally:
+            self.host_ok = False
 
     def x_number(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         value = int(str(tree.children[0]), 0)
@@ -306,7 +324,15 @@ class Compiler:
     def x_var(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         name = str(tree.children[0])
         if name in scope:
+            allowed, self.host_ok = self.host_ok, False
+            if scope[name] == "Host" and not allowed:
+                raise self.error(
+                    tree,
+                    f"'{name}' is a host: use one of its attributes here",
+                    f"for example {name}.kernel, {name}.listed or {name}.value(r); '{{{name}}}' prints its name",
+                )
             return (lambda env: env[name]), scope[name]
+        self.host_ok = False
         if name.isupper() or name[:1].isupper():
             try:
                 reg = Reg(regs.register_id(name))
@@ -342,16 +368,24 @@ class Compiler:
         return found.removeprefix("fn:")
 
     def x_attr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
-        obj, kind = self.expr(tree.children[0], scope)
+        obj, kind = self.host_expr(tree.children[0], scope)
         name = str(tree.children[1])
         result = self._attr_type(tree, kind, name, method=False)
+        if kind == "Host" and name == "name" and not self.in_template:
+            raise self.error(
+                tree,
+                "a host's name is for messages only",
+                "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
+            )
         return (lambda env: get_attr(obj(env), name)), result
 
     def x_method(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
-        obj, kind = self.expr(tree.children[0], scope)
+        obj, kind = self.host_expr(tree.children[0], scope)
         name = str(tree.children[1])
         result = self._attr_type(tree, kind, name, method=True)
-        args = [self.expr(a, scope)[0] for a in tree.children[2:]]
+        # Host methods may take the other host (src.field_diff(r, dst)).
+        arg = self.host_expr if kind == "Host" else self.expr
+        args = [arg(a, scope)[0] for a in tree.children[2:]]
         return (lambda env: get_attr(obj(env), name)(*(a(env) for a in args))), result
 
     def x_call(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
