@@ -28,6 +28,7 @@ def _guard(run: Callable[[], int]) -> int:
 def _app() -> "typer.Typer":
     import typer
 
+    from abi_check.matrix_cmd import MatrixFormat
     from abi_check.reporters import Format
     from abi_check.result import FailOn
 
@@ -107,6 +108,48 @@ def _app() -> "typer.Typer":
                     rule_dirs=rules or [],
                     roots=root or [],
                     output=output,
+                )
+            )
+        )
+
+    @app.command()
+    def matrix(
+        specs: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                help="Host specs or directories of them; default: the shipped hosts.", metavar="[SPEC|DIR]..."
+            ),
+        ] = None,
+        fmt: Annotated[MatrixFormat, format_opt] = MatrixFormat.TEXT,
+        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+        jobs: Annotated[
+            int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
+        ] = 0,
+        findings: Annotated[
+            bool | None,
+            typer.Option(
+                "--findings/--no-findings",
+                help="Put every pair's findings in json/html reports (default: with at most 100 hosts).",
+            ),
+        ] = None,
+    ) -> None:
+        """Every host against every other: verdicts, migration domains and what separates them."""
+        from abi_check.matrix_cmd import run_matrix
+
+        raise typer.Exit(
+            _guard(
+                lambda: run_matrix(
+                    specs or [],
+                    fmt=fmt,
+                    fail_on=fail_on,
+                    rule_dirs=rules or [],
+                    roots=root or [],
+                    output=output,
+                    jobs=jobs,
+                    findings=findings,
                 )
             )
         )

@@ -5,19 +5,32 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+from abi_check.errors import InputError
 
 
 def write_output(text: str, output: Path | None) -> None:
+    write_chunks([text], output)
+
+
+def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
+    """Stream a report; a file appears only once complete (written beside it, then renamed)."""
     if output is None:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
         sys.stdout.flush()
         return
     directory = output.parent if str(output.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(None, f"cannot write {output}: {exc.strerror}", "check that its directory exists") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            for chunk in chunks:
+                handle.write(chunk)
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -350,8 +350,12 @@ class HostView:
     def describes(self, reg: int) -> bool:
         return reg in self.abi.host.cpu.registers or regs.is_firmware(reg) or regs.is_bitmap(reg)
 
+    @cached_property
+    def _fields_by_name(self) -> dict[tuple[int, str], FieldView]:
+        return {(f.register, f.name): f for f in self.id_fields}
+
     def field(self, other: FieldView) -> FieldView | None:
-        return next((f for f in self.id_fields if f.register == other.register and f.name == other.name), None)
+        return self._fields_by_name.get((other.register, other.name))
 
     def writable(self, other: FieldView) -> bool:
         mine = self.field(other)

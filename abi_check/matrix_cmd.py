@@ -1,0 +1,89 @@
+"""``abi-check matrix``: the verdict of every directional pair of a set of hosts, migration domains, reports."""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import assert_never
+
+from abi_check.domains import find_domains
+from abi_check.engine import load_rules
+from abi_check.exitcodes import ExitCode
+from abi_check.loader import display_path
+from abi_check.matrix import build_matrix, load_hosts
+from abi_check.matrix_report import FINDINGS_HOST_LIMIT, MatrixReport
+from abi_check.output import write_chunks
+from abi_check.progress import ProgressBar
+from abi_check.resources import catalogue_dir
+from abi_check.result import FailOn
+
+
+class MatrixFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+def matrix_reporter(fmt: MatrixFormat) -> Callable[[MatrixReport, bool], Iterable[str]]:
+    if fmt is MatrixFormat.TEXT:
+        from abi_check.reporters.matrix_text import render as text
+
+        return text
+    if fmt is MatrixFormat.JSON:
+        return lambda report, color: report.json_chunks()
+    if fmt is MatrixFormat.CSV:
+        from abi_check.reporters.matrix_csv import render as csv
+
+        return csv
+    if fmt is MatrixFormat.MARKDOWN:
+        from abi_check.reporters.matrix_markdown import render as markdown
+
+        return markdown
+    assert_never(fmt)
+
+
+def run_matrix(
+    specs: Sequence[Path],
+    *,
+    fmt: MatrixFormat,
+    fail_on: FailOn,
+    rule_dirs: Sequence[Path],
+    roots: Sequence[Path],
+    output: Path | None,
+    jobs: int,
+    findings: bool | None,
+) -> int:
+    paths = list(specs) or [catalogue_dir() / "hosts"]
+    rules = load_rules(rule_dirs)
+    hosts = load_hosts(paths, roots)
+    with ProgressBar("evaluating rules") as progress:
+        matrix = build_matrix(hosts, rules, jobs, progress)
+    domains, separations = find_domains(matrix, fail_on)
+    with_findings = findings if findings is not None else len(hosts) <= FINDINGS_HOST_LIMIT
+    report = MatrixReport(
+        matrix, domains, separations, fail_on, tuple(display_path(p) for p in paths), with_findings
+    )
+    color = fmt is MatrixFormat.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    write_chunks(matrix_reporter(fmt)(report, color), output)
+    return exit_code(report)
+
+
+def exit_code(report: MatrixReport) -> int:
+    """PRODUCT.md over every cell, as for a pair: 8 a pair fails, 4 a guest ABI change (or notes at --fail-on
+    note), combined; 1 when a rule crashed, whatever the threshold."""
+    code = 0
+    matrix = report.matrix
+    rank = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2, FailOn.NEVER: -1}[report.fail_on]
+    for outcome in matrix.outcomes():
+        errors, warnings, notes = outcome.counts
+        if outcome.crashes:
+            code |= ExitCode.TOOL_FAILURE
+        if errors - outcome.crashes and rank >= 0:
+            code |= ExitCode.MIGRATION_FAILS
+        if (warnings and rank >= 1) or (notes and rank >= 2):
+            code |= ExitCode.ABI_CHANGE
+    return code

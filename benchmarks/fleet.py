@@ -1,0 +1,121 @@
+"""Synthetic but realistic fleets: the shipped kernels, VMM profiles and CPUs, with varied VMM writes.
+
+``python benchmarks/fleet.py OUT --hosts N [--abis M] [--seed S]`` writes OUT/vmms/*.yaml (VMM profiles that
+extend a shipped one and pin PSCI, write the hypercall bitmaps or override an ID field) and OUT/hosts/*.yaml.
+Kernels and CPUs are the shipped ones, referenced by name. Every host is a valid configuration (the combination
+is checked by loading it). With --abis M, the N hosts are drawn from M distinct (kernel, VMM, CPU, vCPUs)
+configurations, so at most M distinct effective ABIs; without it every host is distinct.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import tempfile
+from pathlib import Path
+
+from abi_check.catalogue import SpecRoots
+from abi_check.errors import InputErrors
+from abi_check.loader import SpecLoader
+from abi_check.resources import catalogue_dir
+
+VCPUS = (2, 4, 8, 16, 32, 64)
+PSCI_PINS = (None, "1.0", "1.1")
+# Bitmap writes a VMM makes to keep the guest ABI narrow (only bits every kernel that has the bitmap knows).
+BITMAP_WRITES = (None, {"STD_HYP_BMAP": [], "VENDOR_HYP_BMAP": ["FUNC_FEAT"]}, {"STD_BMAP": ["TRNG_V1_0"]})
+ID_OVERRIDES = (None, {"ID_AA64PFR0_EL1": {"DIT": 0}})
+
+
+def shipped(kind: str) -> list[str]:
+    return sorted(p.stem for p in (catalogue_dir() / kind).glob("*.yaml"))
+
+
+def vmm_variants() -> list[tuple[str, str, str]]:
+    """(name, base VMM, YAML text) for every combination of writes on every shipped VMM."""
+    out = []
+    for base in shipped("vmms"):
+        for n, (psci, bitmaps, ids) in enumerate(itertools.product(PSCI_PINS, BITMAP_WRITES, ID_OVERRIDES)):
+            name = f"{base}-w{n}"
+            lines = ["abi-check: 1", "kind: vmm", f"name: {name}", f"extends: {base}",
+                     f'source: "synthetic variant of {base} (benchmarks/fleet.py)"']
+            writes: list[str] = []
+            if psci is not None:
+                writes.append(f'  PSCI_VERSION: "{psci}"')
+            for reg, bits in (bitmaps or {}).items():
+                writes.append(f"  {reg}: [{', '.join(bits)}]")
+            if writes:
+                lines += ["writes:", *writes]
+            if ids is not None:
+                lines.append("id-overrides:")
+                for reg, fields in ids.items():
+                    lines.append(f"  {reg}: {{{', '.join(f'{k}: {v}' for k, v in fields.items())}}}")
+            out.append((name, base, "\n".join(lines) + "\n"))
+    return out
+
+
+def valid_triples() -> set[tuple[str, str, str]]:
+    """(kernel, base VMM, CPU) combinations that make a valid host (checked by loading one of each)."""
+    ok = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for kernel, vmm, cpu in itertools.product(shipped("kernels"), shipped("vmms"), shipped("cpus")):
+            path = Path(tmp) / f"h-{kernel}-{vmm}-{cpu}.yaml"
+            path.write_text(host_text(path.stem, kernel, vmm, cpu, 4))
+            try:
+                SpecLoader(SpecRoots.for_inputs([path], [])).load_host(path)
+            except InputErrors:
+                continue
+            ok.add((kernel, vmm, cpu))
+    return ok
+
+
+def host_text(name: str, kernel: str, vmm: str, cpu: str, vcpus: int, vmm_ref: str | None = None) -> str:
+    return (f"abi-check: 1\nkind: host\nname: {name}\nsource: \"synthetic fleet (benchmarks/fleet.py)\"\n"
+            f"kernel: {kernel}\nvmm: {vmm_ref or vmm}\ncpu: {cpu}\nvcpus: {vcpus}\n")
+
+
+def generate(out: Path, hosts: int, abis: int | None = None, seed: int = 1) -> Path:
+    """Write the fleet under ``out``; returns the hosts directory."""
+    rng = random.Random(seed)
+    variants = vmm_variants()
+    triples = valid_triples()
+    configs = [
+        (kernel, variant, base, cpu, vcpus)
+        for kernel in shipped("kernels")
+        for variant, base, _ in variants
+        for cpu in shipped("cpus")
+        for vcpus in VCPUS
+        if (kernel, base, cpu) in triples
+    ]
+    rng.shuffle(configs)
+    distinct = abis if abis is not None else hosts
+    if distinct > len(configs):
+        raise SystemExit(f"only {len(configs)} distinct configurations can be generated, {distinct} asked")
+    chosen = configs[:distinct]
+    (out / "vmms").mkdir(parents=True, exist_ok=True)
+    (out / "hosts").mkdir(parents=True, exist_ok=True)
+    used = {variant for _, variant, _, _, _ in chosen}
+    for name, _, text in variants:
+        if name in used:
+            (out / "vmms" / f"{name}.yaml").write_text(text)
+    for n in range(hosts):
+        kernel, variant, _, cpu, vcpus = chosen[n] if n < distinct else rng.choice(chosen)
+        name = f"h{n:05d}"
+        (out / "hosts" / f"{name}.yaml").write_text(
+            host_text(name, kernel, variant, cpu, vcpus, vmm_ref=f"../vmms/{variant}.yaml")
+        )
+    return out / "hosts"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--hosts", type=int, required=True)
+    parser.add_argument("--abis", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    print(generate(args.out, args.hosts, args.abis, args.seed))
+
+
+if __name__ == "__main__":
+    main()
