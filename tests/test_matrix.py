@@ -1,0 +1,190 @@
+"""The matrix agrees with `pair` cell by cell, shares work only where that is exact, and reports in every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from abi_check.domains import find_domains
+from abi_check.effective import effective_abi
+from abi_check.engine import RuleSet, check_pair, load_rules
+from abi_check.matrix import Matrix, build_matrix, load_hosts
+from abi_check.model import Host
+from abi_check.result import FailOn, PairResult
+from abi_check.views import HostView
+from tests.conftest import HOSTS, host_path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import fleet  # noqa: E402
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "abi_check", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def shipped_hosts() -> list[Host]:
+    return load_hosts([HOSTS], [])
+
+
+@pytest.fixture(scope="module")
+def shipped(rules: RuleSet, shipped_hosts: list[Host]) -> Matrix:
+    return build_matrix(shipped_hosts, rules)
+
+
+def assert_cells_equal_pair(matrix: Matrix, rules: RuleSet, hosts: list[Host]) -> None:
+    """Every cell: the findings and verdict `pair` gives for those two hosts, built on their own."""
+    views = {h.info.name: HostView(effective_abi(h)) for h in hosts}
+    n = len(matrix.hosts)
+    for a, b in itertools.product(range(n), repeat=2):
+        expected = check_pair(rules, views[matrix.hosts[a].name], views[matrix.hosts[b].name])
+        assert matrix.findings(a, b) == expected, (matrix.hosts[a].name, matrix.hosts[b].name)
+        assert matrix.outcome(a, b).verdict == PairResult("", "", tuple(expected)).verdict
+
+
+def test_every_cell_of_the_shipped_hosts_equals_pair(
+    shipped: Matrix, rules: RuleSet, shipped_hosts: list[Host]
+) -> None:
+    assert len(shipped.hosts) == 16
+    assert_cells_equal_pair(shipped, rules, shipped_hosts)
+
+
+def test_the_diagonal_is_evaluated_and_compatible(shipped: Matrix) -> None:
+    for h in range(len(shipped.hosts)):
+        outcome = shipped.outcome(h, h)
+        assert outcome.verdict == "compatible" and outcome.counts == (0, 0, 0)
+
+
+def test_the_cli_matrix_and_pair_agree_on_every_cell() -> None:
+    """The same question asked through both commands, as a user would (json of each)."""
+    data = json.loads(run("matrix", "--format", "json").stdout)
+    assert data["summary"]["cells"] == 256 and len(data["cells"]) == 256
+    for cell in data["cells"][:: 17]:  # a spread of cells, each against a fresh `pair` process
+        out = json.loads(run("pair", "-f", "json", str(host_path(cell["source"])),
+                             str(host_path(cell["destination"]))).stdout)
+        assert cell["verdict"] == out["pairs"][0]["verdict"]
+        assert cell["findings"] == out["pairs"][0]["findings"]
+
+
+def test_hosts_with_one_abi_are_evaluated_once_and_named_right(tmp_path: Path, rules: RuleSet) -> None:
+    """Copies of a host under other names share its ABI; their findings carry their own names and files."""
+    for name in ("n1-linux-6.15-qemu-10.2", "n1-linux-6.12-qemu-10.2"):
+        text = (HOSTS / f"{name}.yaml").read_text()
+        for copy in ("a", "b"):
+            (tmp_path / f"{name}-{copy}.yaml").write_text(text.replace(f"name: {name}", f"name: {name}-{copy}"))
+    hosts = load_hosts([tmp_path], [])
+    matrix = build_matrix(hosts, rules)
+    assert len(matrix.hosts) == 4 and len(matrix.abis) == 2
+    assert_cells_equal_pair(matrix, rules, hosts)
+    names = [h.name for h in matrix.hosts]
+    a = names.index("n1-linux-6.15-qemu-10.2-b")
+    b = names.index("n1-linux-6.12-qemu-10.2-a")
+    found = matrix.findings(a, b)
+    assert found and all(f.source == names[a] and f.destination == names[b] for f in found)
+    assert any("n1-linux-6.15-qemu-10.2-b" in f.message for f in found)
+
+
+def test_a_synthetic_fleet_matches_pair_on_every_cell(tmp_path: Path, rules: RuleSet) -> None:
+    """Varied VMM writes, several vCPU counts: the shared tables must still be exact for every pair."""
+    hosts_dir = fleet.generate(tmp_path, hosts=40, seed=7)
+    hosts = load_hosts([hosts_dir], [tmp_path])
+    matrix = build_matrix(hosts, rules)
+    assert len(matrix.hosts) == 40
+    assert_cells_equal_pair(matrix, rules, hosts)
+
+
+def test_worker_processes_give_the_same_matrix(tmp_path: Path, rules: RuleSet) -> None:
+    hosts_dir = fleet.generate(tmp_path, hosts=60, seed=3)
+    hosts = load_hosts([hosts_dir], [tmp_path])
+    one, two = build_matrix(hosts, rules, jobs=1), build_matrix(hosts, rules, jobs=2)
+    cells = list(itertools.product(range(len(one.hosts)), repeat=2))
+    assert [one.outcome(a, b) for a, b in cells] == [two.outcome(a, b) for a, b in cells]
+
+
+def test_a_rule_that_reads_more_on_some_hosts_widens_its_key(tmp_path: Path) -> None:
+    """A rule whose reads depend on the data: the first guess at its facets is wrong for some hosts."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "psci-on-writable-imp-id.rule").write_text(
+        'rule psci-on-writable-imp-id\n  name "t"  summary "t"  severity warning  category test  reference "t"\n'
+        'when dst.kernel.has("ARM_WRITABLE_IMP_ID_REGS") and src.psci != dst.psci\n'
+        'report "PSCI {psci(src.psci)} on {src}, {psci(dst.psci)} on {dst}"\n'
+    )
+    rules = load_rules([rules_dir], builtin=False)
+    hosts = load_hosts([HOSTS], [])
+    matrix = build_matrix(hosts, rules)
+    assert_cells_equal_pair(matrix, rules, hosts)
+    assert "values:firmware" in matrix.tables[0].src_facets
+
+
+def test_domains_are_mutually_compatible_and_separations_are_real(shipped: Matrix) -> None:
+    domains, separations = find_domains(shipped, FailOn.WARNING)
+    assert sorted(h for d in domains for h in d.hosts) == list(range(16))
+    names = [h.name for h in shipped.hosts]
+    by_name = {tuple(names[h] for h in d.hosts) for d in domains}
+    assert ("n1-linux-6.1-qemu-8.2", "n1-linux-6.6-qemu-10.2") in by_name
+    for d in domains:
+        for a, b in itertools.product(d.hosts, repeat=2):
+            assert shipped.outcome(a, b).works(FailOn.WARNING)
+    assert separations
+    for sep in separations:
+        src, dst = sep.example
+        assert sep.rule in shipped.outcome(src, dst).blocking(FailOn.WARNING)
+        assert 0 < sep.pairs <= sep.total
+    # Every pair of domains is separated by some pair that does not work (that is why they are apart).
+    assert len(separations) == len(domains) * (len(domains) - 1) // 2
+    # --fail-on error tolerates guest ABI changes: domains can only grow.
+    loose, _ = find_domains(shipped, FailOn.ERROR)
+    assert len(loose) <= len(domains)
+
+
+def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
+    text = run("matrix")
+    assert text.returncode == 8 | 4, text.stderr
+    assert "legend" in text.stdout and "migration domains" in text.stdout
+    assert "256 pairs: 38 compatible, 7 guest ABI change, 211 fail" in text.stdout
+    assert run("matrix", "--fail-on", "error").returncode == 8
+    assert run("matrix", "--fail-on", "never").returncode == 0
+
+    out = tmp_path / "m.csv"
+    assert run("matrix", "-f", "csv", "-o", str(out)).returncode == 12
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 256
+    verdicts = {(r["source"], r["destination"]): r["verdict"] for r in rows}
+    assert verdicts[("n1-linux-6.15-qemu-10.2", "n1-linux-6.12-qemu-10.2")] == "fails"
+    assert verdicts[("n1-linux-6.1-qemu-8.2", "n1-linux-6.6-qemu-10.2")] == "compatible"
+
+    md = run("matrix", "-f", "markdown").stdout
+    assert md.count("\n| ") >= 17 and "Migration domains" in md
+
+    data = json.loads(run("matrix", "-f", "json", "--no-findings").stdout)
+    assert "findings" not in data["cells"][0]
+    assert data["summary"]["compatible"] == 38 and data["summary"]["domains"] == len(data["domains"])
+    assert {h["name"] for h in data["hosts"]} == {p.stem for p in HOSTS.glob("*.yaml")}
+
+
+def test_cli_bad_input_is_located_and_exits_2(tmp_path: Path) -> None:
+    bad = run("matrix", str(ROOT / "specs" / "kernels" / "linux-6.6.yaml"))
+    assert bad.returncode == 2 and "expected a host spec" in bad.stderr and "Traceback" not in bad.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("matrix", str(empty)).returncode == 2
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    (twice / "sub").mkdir()
+    shutil.copy(host_path("n1-linux-6.6-qemu-10.2"), twice)
+    shutil.copy(host_path("n1-linux-6.6-qemu-10.2"), twice / "sub")
+    dup = run("matrix", str(twice))
+    assert dup.returncode == 2 and "is also used by" in dup.stderr
+    missing_dir = run("matrix", "-o", str(tmp_path / "no" / "such" / "dir.txt"))
+    assert missing_dir.returncode == 2 and "cannot write" in missing_dir.stderr
+    assert not (tmp_path / "no").exists()
