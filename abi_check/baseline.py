@@ -21,7 +21,7 @@ from abi_check.loader import SpecLoader, display_path
 from abi_check.model import Host, SpecInfo
 from abi_check.obstacles import reason
 from abi_check.output import write_output
-from abi_check.overlay import overlay_name, render_host, render_vmm
+from abi_check.overlay import render_host, render_vmm
 from abi_check.reconcile import Configured, Outcome, Reconciler, blocking, threshold
 from abi_check.reporters import Format
 from abi_check.resources import catalogue_dir
@@ -151,9 +151,9 @@ def files_of(best: Configured, hosts: Sequence[Host], refs: References) -> list[
         out.append((f"vmms/{name}.yaml", text))
     for i in best.members:
         host = hosts[i]
-        vmm_ref = f"../vmms/{overlay_name(host.vmm)}.yaml"
+        vmm = best.hosts[i].vmm.info.name
         kernel_ref, cpu_ref = refs.ref(host.kernel.info, "hosts"), refs.ref(host.cpu.info, "hosts")
-        text = render_host(host, kernel_ref, vmm_ref, cpu_ref, overlay_name(host.vmm))
+        text = render_host(host, kernel_ref, f"../vmms/{vmm}.yaml", cpu_ref, vmm)
         out.append((f"hosts/{host.info.name}.yaml", text))
     return out
 

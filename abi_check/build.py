@@ -457,6 +457,17 @@ def check_host(b: ErrorSink, host: Host) -> None:
                 f"unknown to kernel {kernel.info.name} (used by host {host.info.name})",
                 "KVM_SET_ONE_REG fails with -EINVAL; write only bits the kernel declares",
             )
+    psci = vmm.writes.get(regs.register_id("PSCI_VERSION"))
+    if psci is not None and kernel.psci is not None:
+        wants_02 = "PSCI_0_2" in vmm.vcpu_features
+        if psci.value not in kernel.psci.versions or (psci.value == psci_value("0.1")) == wants_02:
+            why = (f"which kernel {kernel.info.name} does not implement" if psci.value not in kernel.psci.versions
+                   else "which the vCPU's PSCI_0_2 feature rules out" if wants_02 else "without the PSCI_0_2 feature")
+            b.error(
+                psci.span,
+                f"{vmm.info.name} pins PSCI_VERSION to {psci_str(psci.value)}, {why} (host {host.info.name})",
+                "KVM_SET_ONE_REG fails with -EINVAL; pin a version every kernel it runs on implements",
+            )
     check_id_overrides(b, host)
     for wa in kernel.workarounds.values():
         state = cpu.vulnerabilities.get(wa.vulnerability)

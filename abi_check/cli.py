@@ -148,7 +148,7 @@ def _app() -> "typer.Typer":
     @app.command()
     def fence(
         kernels: Annotated[
-            list[str], typer.Argument(metavar="KERNEL...", help="Kernel releases, oldest first (names or files).")
+            list[str], typer.Argument(metavar="KERNEL", help="Kernel releases, oldest first (names or files).")
         ],
         vmm: Annotated[
             list[str], typer.Option("--vmm", help="VMM releases, oldest first (names or files; repeatable).")

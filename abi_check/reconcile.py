@@ -72,11 +72,16 @@ class Reconciler:
         rendered: dict[str, Rendered] = {}
         bases: dict[str, Vmm] = {}
         vmms: dict[str, Vmm] = {}
+        by_file: dict[str, str] = {}
         hosts: dict[int, Host] = {}
         for i in ordered:
             host = self.hosts[i]
-            name = overlay_name(host.vmm)
-            if name not in vmms:
+            name = by_file.get(host.vmm.info.path, "")
+            if not name:
+                name = overlay_name(host.vmm)
+                if name in vmms:  # two different VMM specs of the same name
+                    name += f"-{sum(n.startswith(name) for n in vmms) + 1}"
+                by_file[host.vmm.info.path] = name
                 targets = [t.info.name for t in overlay.targets]
                 rendered[name] = render_vmm(overlay, name, host.vmm.info.name, targets, self.paths(f"vmms/{name}"))
                 bases[name] = host.vmm

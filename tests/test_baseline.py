@@ -228,3 +228,25 @@ def test_bad_input_exits_2_with_a_located_message(args: list[str], message: str)
     done = cli("baseline", *args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_two_vmm_specs_of_the_same_name_get_two_overlays(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for part in ("a", "b"):
+        directory = tmp_path / part
+        directory.mkdir()
+        (directory / "qemu-10.2.yaml").write_text(
+            f"abi-check: 1\nkind: vmm\nname: qemu-10.2\nextends: qemu-8.2\nsource: test\nversion: \"10.2-{part}\"\n",
+            encoding="utf-8",
+        )
+        (directory / f"h{part}.yaml").write_text(
+            f"abi-check: 1\nkind: host\nname: h{part}\nsource: test\nkernel: linux-6.6\nvmm: ./qemu-10.2.yaml\n"
+            "cpu: neoverse-n1\n",
+            encoding="utf-8",
+        )
+    out = tmp_path / "out"
+    done = cli("baseline", str(tmp_path / "a" / "ha.yaml"), str(tmp_path / "b" / "hb.yaml"), "-d", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in (out / "vmms").iterdir()) == ["qemu-10.2-baseline-2.yaml", "qemu-10.2-baseline.yaml"]
+    assert 'vmm: "../vmms/qemu-10.2-baseline-2.yaml"' in (out / "hosts" / "hb.yaml").read_text()
+    assert 'extends: "../../b/qemu-10.2.yaml"' in (out / "vmms" / "qemu-10.2-baseline-2.yaml").read_text()
+    assert lint([out], [tmp_path / "a", tmp_path / "b"]) == 0

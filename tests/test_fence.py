@@ -186,3 +186,18 @@ def test_cli_formats_and_exit_codes() -> None:
 def test_bad_input_exits_2_without_a_traceback(args: list[str], message: str) -> None:
     done = cli("fence", *args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_baseline_moves_the_fence(tmp_path: Path) -> None:
+    """PSCI pinned to 1.1 and the bitmaps written: with hidden registers, rollback is free from 6.1 on."""
+    out = tmp_path / "out"
+    assert cli("baseline", "specs/hosts", "-d", str(out), "-f", "json").returncode == 12
+    vmms = [str(out / "vmms" / f"{v}-baseline.yaml") for v in ("qemu-10.2", X_MIG)]
+    kernels = ["linux-5.10", "linux-6.1", "linux-6.6", "linux-6.12", "linux-6.13", "linux-6.15"]
+    data = json.loads(cli("fence", *kernels, "--vmm", vmms[0], "--vmm", vmms[1], "-f", "json").stdout)["fence"]
+    assert data["fence"] == [{"kernel": "linux-6.1", "vmm": f"{X_MIG}-baseline"},
+                             {"kernel": "linux-6.15", "vmm": "qemu-10.2-baseline"}]
+    cells = {(c["kernel"], c["vmm"]): c for c in data["cells"]}
+    invalid = cells[("linux-5.10", f"{X_MIG}-baseline")]
+    assert invalid["status"] == "invalid" and "PSCI_VERSION to 1.1, which kernel linux-5.10" in invalid["errors"][0]
+    assert cells[("linux-6.13", "qemu-10.2-baseline")]["rules"][0] == "bitmap-register-unknown"

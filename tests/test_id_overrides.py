@@ -1,4 +1,4 @@
-"""A VMM's id-overrides must be values KVM accepts at vCPU init on each host, or the host is an input error."""
+"""Host consistency: id-overrides KVM refuses at vCPU init, or a PSCI version the kernel lacks, are input errors."""
 
 from __future__ import annotations
 
@@ -60,3 +60,23 @@ def test_overrides_kvm_refuses_make_the_host_an_input_error(
 
 def test_dit_becomes_writable_in_6_15(tmp_path: Path) -> None:
     assert load(tmp_path, "linux-6.15", "ID_AA64PFR0_EL1: {DIT: 0}") == []
+
+
+def test_a_pinned_psci_version_the_kernel_does_not_implement_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "qemu-psci.yaml").write_text(
+        'abi-check: 1\nkind: vmm\nname: qemu-psci\nextends: qemu-10.2\nsource: test\nwrites:\n  PSCI_VERSION: "1.3"\n',
+        encoding="utf-8",
+    )
+    for kernel, ok in (("linux-6.12", False), ("linux-6.13", True)):
+        (tmp_path / "h.yaml").write_text(
+            f"abi-check: 1\nkind: host\nname: h\nsource: test\nkernel: {kernel}\nvmm: qemu-psci\ncpu: neoverse-n1\n",
+            encoding="utf-8",
+        )
+        loader = SpecLoader(SpecRoots([tmp_path, catalogue_dir()]))
+        try:
+            loader.load_host(tmp_path / "h.yaml")
+            errors: list[str] = []
+        except InputErrors as exc:
+            errors = [e.message for e in exc.errors]
+        assert errors == ([] if ok else [
+            "qemu-psci pins PSCI_VERSION to 1.3, which kernel linux-6.12 does not implement (host h)"])
