@@ -212,7 +212,8 @@ def build_report(outcome: Outcome, inputs: Sequence[str], refs: References, out_
     )
     files = files_of(best, hosts, refs)
     shown_dir = display_path(out_dir) if out_dir is not None else "DIR"
-    roots = " ".join(f"--root {display_path(r)}" for r in refs.check_roots()[1:]) if out_dir else ""
+    extra = refs.check_roots()[1:] if out_dir is not None else refs.check_roots()
+    roots = " ".join(f"--root {display_path(r)}" for r in extra)
     check: tuple[str, ...] = (f"abi-check lint {shown_dir}",)
     if len(names) > 1:
         a, b = (f"{shown_dir}/hosts/{n}.yaml" for n in names[:2])

@@ -265,6 +265,10 @@ def run_fence(
     cs = [c for c in loaded["--cpu"] if isinstance(c, Cpu)]
     limit = threshold(fail_on)
     grid, crashed = fence(ks, vs, cs, vcpus, rules, limit)
+    if all(cell.status == "invalid" for row in grid for cell in row):
+        first = grid[0][0].combination
+        raise InputError(None, f"no kernel and VMM given can make a VM together (first: {first.label}: "
+                         f"{first.errors[0]})", "check the VMMs' vcpu-features and writes against the kernels")
     report = build_report(ks, vs, cs, vcpus, limit, grid, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     from abi_check.reporters.fence import render

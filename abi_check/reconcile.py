@@ -115,6 +115,8 @@ class Reconciler:
                 continue
             if len(configured.members) > 1 or not sets:
                 sets.append(configured)
+        # Growing can make an earlier set part of a later one.
+        sets = [s for s in sets if not any(set(s.members) < set(t.members) for t in sets)]
         sets.sort(key=lambda s: (-len(s.members), s.members))
         best = sets[0]
         ordered = list(permutations(best.members, 2))

@@ -201,3 +201,14 @@ def test_a_baseline_moves_the_fence(tmp_path: Path) -> None:
     invalid = cells[("linux-5.10", f"{X_MIG}-baseline")]
     assert invalid["status"] == "invalid" and "PSCI_VERSION to 1.1, which kernel linux-5.10" in invalid["errors"][0]
     assert cells[("linux-6.13", "qemu-10.2-baseline")]["rules"][0] == "bitmap-register-unknown"
+
+
+def test_no_valid_combination_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "qemu-nv.yaml").write_text(
+        "abi-check: 1\nkind: vmm\nname: qemu-nv\nextends: qemu-10.2\nsource: test\n"
+        "vcpu-features: [PSCI_0_2, HAS_EL2]\n",
+        encoding="utf-8",
+    )
+    done = cli("fence", "linux-6.13", "--vmm", str(tmp_path / "qemu-nv.yaml"))
+    assert done.returncode == 2 and "no kernel and VMM given can make a VM together" in done.stderr
+    assert "HAS_EL2" in done.stderr and done.stdout == ""
