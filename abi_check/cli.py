@@ -154,6 +154,78 @@ def _app() -> "typer.Typer":
             )
         )
 
+    @app.command()
+    def baseline(
+        hosts: Annotated[
+            list[Path] | None,
+            typer.Argument(help="Host specs or directories of them; default: the shipped hosts."),
+        ] = None,
+        output_dir: Annotated[
+            Path | None,
+            typer.Option("--output-dir", "-d", help="Write the VMM overlays and the hosts using them here."),
+        ] = None,
+        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+    ) -> None:
+        """The configuration the hosts can all present and restore, and why the others cannot join."""
+        from abi_check.baseline import run_baseline
+        from abi_check.resources import catalogue_dir
+
+        raise typer.Exit(
+            _guard(
+                lambda: run_baseline(
+                    hosts or [catalogue_dir() / "hosts"],
+                    output_dir=output_dir,
+                    fmt=fmt,
+                    fail_on=fail_on,
+                    rule_dirs=rules or [],
+                    roots=root or [],
+                    output=output,
+                )
+            )
+        )
+
+    @app.command()
+    def fence(
+        kernels: Annotated[
+            list[str], typer.Argument(metavar="KERNEL", help="Kernel releases, oldest first (names or files).")
+        ],
+        vmm: Annotated[
+            list[str], typer.Option("--vmm", help="VMM releases, oldest first (names or files; repeatable).")
+        ],
+        cpu: Annotated[
+            list[str] | None, typer.Option("--cpu", help="Host CPU (repeatable); default: neoverse-n1.")
+        ] = None,
+        vcpus: Annotated[int, typer.Option("--vcpus", min=1, max=4096, help="vCPUs of the VMs.")] = 16,
+        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+    ) -> None:
+        """The earliest (kernel, VMM) from which every later combination migrates both ways, and what blocks
+        each earlier one."""
+        from abi_check.fence import run_fence
+
+        raise typer.Exit(
+            _guard(
+                lambda: run_fence(
+                    kernels,
+                    vmms=vmm,
+                    cpus=cpu or [],
+                    vcpus=vcpus,
+                    fmt=fmt,
+                    fail_on=fail_on,
+                    rule_dirs=rules or [],
+                    roots=root or [],
+                    output=output,
+                )
+            )
+        )
+
     @app.command("rules")
     def rules_cmd(
         rules: Annotated[list[Path] | None, rules_opt] = None,

@@ -132,10 +132,23 @@ class IdField:
         return ((1 << self.width) - 1) << self.lsb
 
     def get(self, value: int) -> int:
-        raw = (value >> self.lsb) & ((1 << self.width) - 1)
+        return self.decode((value >> self.lsb) & ((1 << self.width) - 1))
+
+    def decode(self, raw: int) -> int:
+        """A raw field value (as written in id-overrides) as the kernel compares it: signed fields sign-extend."""
         if self.signed and raw >> (self.width - 1):
             return raw - (1 << self.width)
         return raw
+
+    def accepts(self, value: int, limit: int) -> bool:
+        """arm64_check_features(): may a guest see ``value`` on a host whose own value is ``limit``?"""
+        if self.safety is FieldSafety.LOWER_SAFE:
+            return value <= limit
+        if self.safety is FieldSafety.HIGHER_SAFE:
+            return value >= limit
+        if self.safety is FieldSafety.HIGHER_OR_ZERO_SAFE:
+            return value == 0 or value >= limit
+        return value == limit or value == self.safe_value
 
 
 @dataclass(frozen=True, slots=True)

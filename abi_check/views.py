@@ -12,7 +12,7 @@ from functools import cached_property
 from abi_check import registers as regs
 from abi_check.effective import EffectiveAbi
 from abi_check.errors import Span
-from abi_check.model import Cpu, FieldSafety, IdField
+from abi_check.model import Cpu, IdField
 
 ATTRS: dict[str, dict[str, str]] = {
     "Host": {
@@ -390,12 +390,4 @@ class HostView:
 
 def field_safe(field: FieldView, value: int, limit: int) -> bool:
     """arm64_check_features(): may a guest value be presented on a host whose limit is ``limit``?"""
-    safety = FieldSafety(field.safety)
-    if safety is FieldSafety.LOWER_SAFE:
-        return value <= limit
-    if safety is FieldSafety.HIGHER_SAFE:
-        return value >= limit
-    if safety is FieldSafety.HIGHER_OR_ZERO_SAFE:
-        return value == 0 or value >= limit
-    return value == limit or value == field.layout.safe_value
-
+    return field.layout.accepts(value, limit)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
-import tempfile
 from pathlib import Path
 
 from abi_check.catalogue import SpecRoots
@@ -54,21 +53,6 @@ def vmm_variants() -> list[tuple[str, str, str]]:
     return out
 
 
-def valid_triples() -> set[tuple[str, str, str]]:
-    """(kernel, base VMM, CPU) combinations that make a valid host (checked by loading one of each)."""
-    ok = set()
-    with tempfile.TemporaryDirectory() as tmp:
-        for kernel, vmm, cpu in itertools.product(shipped("kernels"), shipped("vmms"), shipped("cpus")):
-            path = Path(tmp) / f"h-{kernel}-{vmm}-{cpu}.yaml"
-            path.write_text(host_text(path.stem, kernel, vmm, cpu, 4))
-            try:
-                SpecLoader(SpecRoots.for_inputs([path], [])).load_host(path)
-            except InputErrors:
-                continue
-            ok.add((kernel, vmm, cpu))
-    return ok
-
-
 def host_text(name: str, kernel: str, vmm: str, cpu: str, vcpus: int, vmm_ref: str | None = None) -> str:
     return (f"abi-check: 1\nkind: host\nname: {name}\nsource: \"synthetic fleet (benchmarks/fleet.py)\"\n"
             f"kernel: {kernel}\nvmm: {vmm_ref or vmm}\ncpu: {cpu}\nvcpus: {vcpus}\n")
@@ -77,29 +61,50 @@ def host_text(name: str, kernel: str, vmm: str, cpu: str, vcpus: int, vmm_ref: s
 def generate(out: Path, hosts: int, abis: int | None = None, seed: int = 1) -> Path:
     """Write the fleet under ``out``; returns the hosts directory."""
     rng = random.Random(seed)
+    (out / "vmms").mkdir(parents=True, exist_ok=True)
+    (out / "hosts").mkdir(parents=True, exist_ok=True)
     variants = vmm_variants()
-    triples = valid_triples()
+    for name, _, text in variants:
+        (out / "vmms" / f"{name}.yaml").write_text(text)
     configs = [
-        (kernel, variant, base, cpu, vcpus)
+        (kernel, variant, cpu, vcpus)
         for kernel in shipped("kernels")
-        for variant, base, _ in variants
+        for variant, _, _ in variants
         for cpu in shipped("cpus")
         for vcpus in VCPUS
-        if (kernel, base, cpu) in triples
     ]
     rng.shuffle(configs)
     distinct = abis if abis is not None else hosts
-    if distinct > len(configs):
-        raise SystemExit(f"only {len(configs)} distinct configurations can be generated, {distinct} asked")
-    chosen = configs[:distinct]
-    (out / "vmms").mkdir(parents=True, exist_ok=True)
-    (out / "hosts").mkdir(parents=True, exist_ok=True)
-    used = {variant for _, variant, _, _, _ in chosen}
-    for name, _, text in variants:
-        if name in used:
-            (out / "vmms" / f"{name}.yaml").write_text(text)
+    loader = SpecLoader(SpecRoots.for_inputs([out], []))
+    valid: dict[tuple[str, str, str], bool] = {}
+    probes = out / "probes"
+    probes.mkdir(exist_ok=True)
+    chosen = []
+    for kernel, variant, cpu, vcpus in configs:
+        if len(chosen) == distinct:
+            break
+        key = (kernel, variant, cpu)
+        if key not in valid:  # a combination the kernel refuses (an ID override before 6.7, say) is skipped
+            probe = probes / f"p{len(valid)}.yaml"
+            probe.write_text(host_text(probe.stem, kernel, variant, cpu, 4, vmm_ref=f"../vmms/{variant}.yaml"))
+            try:
+                loader.load_host(probe)
+                valid[key] = True
+            except InputErrors:
+                valid[key] = False
+        if valid[key]:
+            chosen.append((kernel, variant, cpu, vcpus))
+    for probe in probes.iterdir():
+        probe.unlink()
+    probes.rmdir()
+    if len(chosen) < distinct:
+        raise SystemExit(f"only {len(chosen)} distinct configurations can be generated, {distinct} asked")
+    used = {variant for _, variant, _, _ in chosen}
+    for name, _, _ in variants:
+        if name not in used:
+            (out / "vmms" / f"{name}.yaml").unlink()
     for n in range(hosts):
-        kernel, variant, _, cpu, vcpus = chosen[n] if n < distinct else rng.choice(chosen)
+        kernel, variant, cpu, vcpus = chosen[n] if n < distinct else rng.choice(chosen)
         name = f"h{n:05d}"
         (out / "hosts" / f"{name}.yaml").write_text(
             host_text(name, kernel, variant, cpu, vcpus, vmm_ref=f"../vmms/{variant}.yaml")

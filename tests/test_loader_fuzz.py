@@ -78,7 +78,7 @@ VMM: dict[str, Any] = {
     },
     "writes": {"PSCI_VERSION": "1.1", "SMCCC_ARCH_WORKAROUND_1": "AVAIL", "STD_BMAP": ["TRNG_V1_0"]},
     "vcpu-features": ["PSCI_0_2", "SVE"],
-    "id-overrides": {"ID_AA64PFR0_EL1": {"SVE": 1}},
+    "id-overrides": {"ID_AA64PFR0_EL1": {"SVE": 0}},  # c1 has SVE 0: KVM refuses a higher value
     "implementation-id": {"writable": True, "targets": ["c1"]},
     "memory": {"slot-changes-during-dirty-log": True, "quiesces-vcpus": True, "dirty-tracking": "ring"},
 }
