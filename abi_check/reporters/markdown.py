@@ -16,7 +16,7 @@ def render(result: Result, color: bool = False) -> str:
     counts = result.counts()
     out = [
         f"### abi-check {result.command}: {counts['error']} error(s), {counts['warning']} warning(s), "
-        f"{counts['note']} note(s)",
+        f"{counts['note']} note(s)" + (f", {len(result.waived)} waived" if result.waived else ""),
         "",
         "| source | destination | verdict | errors | warnings | notes |",
         "|---|---|---|---|---|---|",
@@ -26,13 +26,21 @@ def render(result: Result, color: bool = False) -> str:
         out.append(f"| {_cell(pair.source)} | {_cell(pair.destination)} | {ICON[pair.verdict]} | "
                    f"{n[Severity.ERROR]} | {n[Severity.WARNING]} | {n[Severity.NOTE]} |")
     for pair in result.pairs:
-        if not pair.findings:
+        if not pair.findings and not pair.waived:
             continue
         out += ["", f"#### {_cell(pair.source)} → {_cell(pair.destination)}", ""]
         for f in pair.findings:
             where = f" (`{f.span}`)" if f.span else ""
             out.append(f"- **{f.severity.value}** `{f.rule}`{where}: {_cell(f.message)}  ")
             out.append(f"  fix: {_cell(f.fix)}")
+        for w in pair.waived:
+            where = f" (`{w.finding.span}`)" if w.finding.span else ""
+            f = w.finding
+            out.append(f"- ~~{f.severity.value}~~ waived `{f.rule}`{where}: {_cell(f.message)}  ")
+            out.append(f"  reason: {_cell(w.reason)} (`{w.where}`)")
+    if result.waiver_notes:
+        out += ["", "#### Waivers to review", ""]
+        out += [f"- {n.status} (`{n.where}`): {_cell(n.message)}" for n in result.waiver_notes]
     out.append("")
     out.append(f"<sub>abi-check {result.version}; rules: {len(result.rules)}</sub>")
     return "\n".join(out) + "\n"
