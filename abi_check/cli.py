@@ -118,6 +118,42 @@ def _app() -> "typer.Typer":
             )
         )
 
+    @app.command()
+    def gate(
+        against: Annotated[str, typer.Option("--against", help="The git ref to compare with (origin/main).")],
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(help="Spec directories to gate; default: spec-roots in the configuration, or specs/."),
+        ] = None,
+        fleet: Annotated[
+            bool,
+            typer.Option("--fleet/--no-fleet", help="Also check each affected host with every other host."),
+        ] = True,
+        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        fail_on: Annotated[FailOn | None, fail_opt] = None,
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+        config: Annotated[Path | None, config_opt] = None,
+        waivers: Annotated[Path | None, waivers_opt] = None,
+    ) -> None:
+        """Fail a change to the specs that introduces findings: upgrade, rollback and fleet pairs against REF."""
+        from abi_check.gate import run_gate
+        from abi_check.settings import resolve
+
+        raise typer.Exit(
+            _guard(
+                lambda: run_gate(
+                    against,
+                    paths or [],
+                    fmt=fmt,
+                    settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
+                    output=output,
+                    fleet=fleet,
+                )
+            )
+        )
+
     @app.command("rules")
     def rules_cmd(
         rules: Annotated[list[Path] | None, rules_opt] = None,
