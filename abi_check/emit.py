@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from abi_check.errors import InputError
 from abi_check.output import write_output
 from abi_check.reporters import Format, reporter
 from abi_check.result import Result, exit_code
@@ -14,5 +15,12 @@ from abi_check.result import Result, exit_code
 def emit(result: Result, fmt: Format, output: Path | None) -> int:
     """Waived findings never count; a crashed rule always sets bit 1, whatever the format or threshold."""
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_output(reporter(fmt)(result, color), output)
+    text = reporter(fmt)(result, color)
+    try:
+        write_output(text, output)
+    except OSError as exc:
+        if output is None:
+            raise  # stdout itself failed: a tool failure (exit 1), never a silent success
+        raise InputError(None, f"cannot write the report to {output}: {exc.strerror or exc}",
+                         "check that the directory exists and is writable") from None
     return exit_code(result.findings, result.fail_on)

@@ -107,6 +107,8 @@ def test_default_on_bit_fails_opt_in_passes_waiver_accepts_and_expiry_fails_agai
     # The upgrade widens the guest ABI (a warning): with the default threshold both bits are set.
     assert gate("--against", "HEAD", "--fail-on", "warning")[0] == 12
 
+    code, comment, _ = gate("--against", "HEAD", "-f", "markdown")
+    assert code == 8 and "Against `HEAD`" in comment and "`specs/kernels/linux-6.16.yaml` (modified)" in comment
     code, annotations, _ = gate("--against", "HEAD", "-f", "github")
     assert code == 8
     line = line_of(kernel, "NEW_SVC: 2")
@@ -242,6 +244,11 @@ def test_outside_a_repository_and_bad_specs_exit_2(tmp_path: Path, monkeypatch: 
     code, _, err = gate("--against", "HEAD", "specs")
     assert code == 2 and "Traceback" not in err
     assert "specs/hosts/h.yaml:8:8: spec error: expected a whole number" in err
+    # A broken kernel no host uses is still the change's to fix.
+    write(root, {"specs/hosts/h.yaml": HOST.format(name="h", kernel="linux-6.15"),
+                 "specs/kernels/linux-6.16.yaml": KERNEL.replace('version: "6.16"', "version: 6.16")})
+    code, _, err = gate("--against", "HEAD", "specs")
+    assert code == 2 and "specs/kernels/linux-6.16.yaml:5:10: spec error: expected a string" in err
     assert gate("--against", "--version", "specs")[0] == 2
 
 

@@ -191,6 +191,13 @@ def test_exit_codes_do_not_depend_on_the_format(rules, fmt: Format, tmp_path: Pa
     assert emit(result_of(rules, (only_waived,)), fmt, out) == 0
 
 
+def test_an_unwritable_output_is_an_input_error(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from abi_check.errors import InputError
+
+    with pytest.raises(InputError, match="cannot write the report to"):
+        emit(result_of(rules, ()), Format.JSON, tmp_path / "missing" / "report.json")
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "abi_check", *args], capture_output=True, text=True, cwd=ROOT)
 

@@ -12,11 +12,30 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _gate_lines(result: Result) -> list[str]:
+    """What a gate compared: the ref, the files the change touched and the hosts it affects."""
+    gate = result.extra.get("gate")
+    if not isinstance(gate, dict):
+        return []
+    changed = gate.get("changed") or []
+    files = ", ".join(f"`{c['path']}` ({c['status']})" for c in changed if isinstance(c, dict))
+    out = ["", f"Against `{gate.get('against')}` (`{str(gate.get('commit', ''))[:12]}`): {files or 'no spec changed'}."]
+    affected = gate.get("affected-hosts") or []
+    synthetic = gate.get("synthetic-hosts") or []
+    if isinstance(affected, list) and affected:
+        out.append(f"Affected hosts: {', '.join(_cell(str(h)) for h in affected)}.")
+    if isinstance(synthetic, list) and synthetic:
+        out.append(f"Checked on synthetic hosts: {', '.join(_cell(str(h)) for h in synthetic)}.")
+    out.append(f"{gate.get('evaluated-pairs', 0)} pair(s) evaluated; only findings the change introduces are listed.")
+    return out
+
+
 def render(result: Result, color: bool = False) -> str:
     counts = result.counts()
     out = [
         f"### abi-check {result.command}: {counts['error']} error(s), {counts['warning']} warning(s), "
         f"{counts['note']} note(s)" + (f", {len(result.waived)} waived" if result.waived else ""),
+        *_gate_lines(result),
         "",
         "| source | destination | verdict | errors | warnings | notes |",
         "|---|---|---|---|---|---|",
