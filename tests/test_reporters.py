@@ -7,9 +7,12 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from abi_check.emit import emit
 from abi_check.engine import RuleSet, check_pair
@@ -144,11 +147,13 @@ def test_junit_reports_a_crashed_rule_as_an_error(rules) -> None:  # type: ignor
 def test_github_escapes_data_and_properties() -> None:
     assert escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
     assert escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
-    # The escaping is reversible: GitHub decodes %XX back.
-    from urllib.parse import unquote
 
-    for text in ("x: y, z", "50%", "line\nbreak", "%0A literally"):
-        assert unquote(escape_property(text)) == text
+
+@given(st.text())
+def test_github_escaping_is_reversible_and_leaves_no_separator(text: str) -> None:
+    prop, data = escape_property(text), escape_data(text)
+    assert not set(prop) & {":", ",", "\r", "\n"} and not set(data) & {"\r", "\n"}
+    assert unquote(prop) == text and unquote(data) == text  # GitHub decodes %XX back
 
 
 def test_github_annotates_the_line(rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
