@@ -129,9 +129,9 @@ def _yaml(data: bytes, shown: str) -> Node:
     return node
 
 
-def as_config_errors(errors: Sequence[SpecError]) -> InputErrors:
+def as_config_errors(errors: Sequence[SpecError], kind: type[ConfigError] = ConfigError) -> InputErrors:
     """The schema module speaks of specs; in a configuration or waiver file the same problems are config errors."""
-    return InputErrors([ConfigError(e.span, e.message, e.hint) for e in errors])
+    return InputErrors([kind(e.span, e.message, e.hint) for e in errors])
 
 
 def _build(node: Node, base: Path, path: Path) -> Config:

@@ -21,6 +21,10 @@ BASE_SUFFIX = "@base"
 MATCH_KEYS = ("source", "destination", "hosts", "subject", "register", "bit")
 
 
+class WaiverError(ConfigError):
+    kind = "waiver"
+
+
 class Date(Type):
     description = "a date, YYYY-MM-DD"
 
@@ -131,17 +135,17 @@ def load_waivers(path: Path, rule_ids: Sequence[str]) -> list[Waiver]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(None, f"{shown}: cannot read the waiver file: {exc.strerror or exc}") from None
-    if not decode_utf8(data, shown, ConfigError).strip():
-        raise ConfigError(Span(shown, 1, 1), "the waiver file is empty", "it holds 'waivers:' and a list")
+        raise WaiverError(None, f"{shown}: cannot read the waiver file: {exc.strerror or exc}") from None
+    if not decode_utf8(data, shown, WaiverError).strip():
+        raise WaiverError(Span(shown, 1, 1), "the waiver file is empty", "it holds 'waivers:' and a list")
     try:
         node = load_text(data, shown)
     except SpecError as exc:
-        raise ConfigError(exc.span, exc.message, exc.hint) from None
+        raise WaiverError(exc.span, exc.message, exc.hint) from None
     shape: list[SpecError] = []
     FILE.check(node, shape)
     if shape:
-        raise as_config_errors(shape)
+        raise as_config_errors(shape, WaiverError)
     waivers: list[Waiver] = []
     errors: list[InputError] = []
     entries = node.get("waivers")
@@ -180,22 +184,22 @@ def _waiver(entry: Any) -> Waiver:
 def _check(waiver: Waiver, entry: Any, rule_ids: Sequence[str]) -> list[InputError]:
     errors: list[InputError] = []
     if not waiver.reason:
-        errors.append(ConfigError(entry.get("reason").span, "the reason is empty",
+        errors.append(WaiverError(entry.get("reason").span, "the reason is empty",
                                   "say why this finding is accepted: reviewers read it"))
     if waiver.fingerprint is None and (waiver.rule is None or not any(entry.get(k) for k in MATCH_KEYS)):
-        errors.append(ConfigError(
+        errors.append(WaiverError(
             entry.span,
             "a waiver names what it accepts: a fingerprint, or a rule with source, destination, hosts, subject, "
             "register or bit",
             "to turn a rule off everywhere, use 'disable:' in the configuration instead",
         ))
     if waiver.rule == INTERNAL_ERROR:
-        errors.append(ConfigError(entry.get("rule").span, "internal-error cannot be waived",
+        errors.append(WaiverError(entry.get("rule").span, "internal-error cannot be waived",
                                   "a rule that crashes always fails the run with exit code 1"))
     elif waiver.rule is not None and waiver.rule not in rule_ids:
         close = difflib.get_close_matches(waiver.rule, rule_ids, n=1)
         hint = f"did you mean '{close[0]}'?" if close else "abi-check rules lists the rule ids"
-        errors.append(ConfigError(entry.get("rule").span, f"no rule '{waiver.rule}'", hint))
+        errors.append(WaiverError(entry.get("rule").span, f"no rule '{waiver.rule}'", hint))
     return errors
 
 

@@ -121,20 +121,20 @@ def test_every_problem_in_a_waiver_file_is_located(tmp_path: Path) -> None:
 """)
     code, _, err = cli("pair", "--waivers", str(path), *ROLLBACK)
     assert code == 2 and "Traceback" not in err
-    assert "waivers.yaml:2:5: config error: missing required key 'reason'" in err
-    assert "waivers.yaml:12:18: config error: 'xyz' is not valid here" in err
-    assert "waivers.yaml:14:14: config error: expected a date, found 'next week'" in err
-    assert "waivers.yaml:15:5: config error: unknown key 'colour'" in err
+    assert "waivers.yaml:2:5: waiver error: missing required key 'reason'" in err
+    assert "waivers.yaml:12:18: waiver error: 'xyz' is not valid here" in err
+    assert "waivers.yaml:14:14: waiver error: expected a date, found 'next week'" in err
+    assert "waivers.yaml:15:5: waiver error: unknown key 'colour'" in err
     # The shape is right now; the rule ids and reasons are checked next.
     first_two = "  - rule: psci-not-implemented\n    hosts: [a]\n  - rule: psci-not-implmented"
     kept = path.read_text().split("  - fingerprint: xyz")[0]
     path.write_text(kept.replace(first_two, "  - rule: psci-not-implmented"))
     code, _, err = cli("pair", "--waivers", str(path), *ROLLBACK)
     assert code == 2
-    assert "waivers.yaml:2:11: config error: no rule 'psci-not-implmented'" in err
+    assert "waivers.yaml:2:11: waiver error: no rule 'psci-not-implmented'" in err
     assert "did you mean 'psci-not-implemented'?" in err
-    assert "waivers.yaml:6:13: config error: the reason is empty" in err
-    assert "waivers.yaml:8:5: config error: a waiver names what it accepts" in err
+    assert "waivers.yaml:6:13: waiver error: the reason is empty" in err
+    assert "waivers.yaml:8:5: waiver error: a waiver names what it accepts" in err
 
 
 def test_pair_cli_reports_waived_findings_in_every_format(tmp_path: Path) -> None:
