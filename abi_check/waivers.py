@@ -216,44 +216,37 @@ def apply_waivers(
     ``seen`` are findings the run evaluated but does not report (gate: those already present at the ref); a
     waiver that matches one is in use, not stale. A waiver is stale only when a pair it names was evaluated.
     """
-    used: set[int] = set()
-    expired_hits: dict[int, int] = {}
+    matched: set[int] = set()  # waivers that match a finding of this run, whether they waive it or not
+    counted_again: dict[int, int] = {}  # expired waivers: how many findings count because of them
     pairs = []
     for pair in result.pairs:
         keep: list[Finding] = []
         waived = list(pair.waived)
         for finding in pair.findings:
-            hit = None
-            for i, waiver in enumerate(waivers):
-                if not waiver.matches(finding):
-                    continue
-                if waiver.expired(today):
-                    expired_hits[i] = expired_hits.get(i, 0) + 1
-                    continue
-                hit = i
-                break
-            if hit is None:
+            matching = [i for i, w in enumerate(waivers) if w.matches(finding)]
+            matched.update(matching)
+            valid = [i for i in matching if not waivers[i].expired(today)]
+            if not valid:
                 keep.append(finding)
+                for i in matching:
+                    counted_again[i] = counted_again.get(i, 0) + 1
                 continue
-            used.add(hit)
-            w = waivers[hit]
+            w = waivers[valid[0]]
             waived.append(Waived(finding, w.reason, w.span, w.expires.isoformat() if w.expires else None))
         pairs.append(dataclasses.replace(pair, findings=tuple(keep), waived=tuple(waived)))
     for finding in seen:
-        used.update(i for i, w in enumerate(waivers) if w.matches(finding))
+        matched.update(i for i, w in enumerate(waivers) if w.matches(finding))
     scope = list(evaluated) if evaluated is not None else [(p.source, p.destination) for p in result.pairs]
     notes: list[WaiverNote] = []
     for i, waiver in enumerate(waivers):
-        if i in expired_hits:
-            notes.append(WaiverNote(
-                "expired",
-                waiver.span,
-                f"{waiver.describe()} expired on {waiver.expires}: the {expired_hits[i]} finding(s) it matched count "
-                f"again (reason was: {waiver.reason})",
-            ))
-        elif i not in used and (waiver.fingerprint is not None or waiver.in_scope(scope)):
-            extra = f" (it also expired on {waiver.expires})" if waiver.expired(today) else ""
-            notes.append(WaiverNote(
-                "stale", waiver.span, f"{waiver.describe()} matches no finding any more; remove it{extra}"
-            ))
+        what = waiver.describe()
+        if i in counted_again:
+            again = f"the {counted_again[i]} finding(s) it matched count again (reason was: {waiver.reason})"
+            notes.append(WaiverNote("expired", waiver.span, f"{what} expired on {waiver.expires}: {again}"))
+        elif i in matched and waiver.expired(today):
+            notes.append(WaiverNote("expired", waiver.span, f"{what} expired on {waiver.expires} and waives nothing "
+                                    "(what it matches is waived by another waiver or not counted): remove it"))
+        elif i not in matched and (waiver.fingerprint is not None or waiver.in_scope(scope)):
+            also = f" (it also expired on {waiver.expires})" if waiver.expired(today) else ""
+            notes.append(WaiverNote("stale", waiver.span, f"{what} matches no finding any more; remove it{also}"))
     return dataclasses.replace(result, pairs=tuple(pairs), waiver_notes=tuple(result.waiver_notes) + tuple(notes))

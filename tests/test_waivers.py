@@ -181,3 +181,20 @@ def test_waiver_file_from_the_configuration(tmp_path: Path) -> None:
     (tmp_path / ".abi-check.yaml").write_text("waivers: w.yaml\n")
     _, out, _ = cli("pair", "-f", "json", *ROLLBACK)
     assert {w["rule"] for w in json.loads(out)["pairs"][0]["waived"]} == {"psci-not-implemented"}
+
+
+def test_an_expired_waiver_next_to_a_valid_one() -> None:
+    path = waivers(Path.cwd(), """waivers:
+  - rule: psci-not-implemented
+    hosts: [a]
+    reason: the old acceptance
+    expires: 2020-01-01
+  - rule: psci-not-implemented
+    hosts: [a]
+    reason: renewed in review
+""")
+    result = Result("pair", (PairResult("a", "b", (finding(),)),), (), tuple(RULES))
+    out = apply_waivers(result, load_waivers(path, RULES), TODAY)
+    assert out.findings == [] and [w.reason for w in out.waived] == ["renewed in review"]
+    assert [(n.status, n.where.line) for n in out.waiver_notes] == [("expired", 2)]
+    assert "waives nothing" in out.waiver_notes[0].message
