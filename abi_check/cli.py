@@ -57,7 +57,13 @@ def _app() -> "typer.Typer":
     roots_opt = typer.Option("--root", help="A directory to look up spec names in, before the shipped catalogue.")
     rules_opt = typer.Option("--rules", help="A directory of extra .rule files (repeatable).")
     format_opt = typer.Option("--format", "-f", help="Output format.")
-    fail_opt = typer.Option("--fail-on", help="Lowest severity that makes the exit code non-zero.")
+    fail_opt = typer.Option(
+        "--fail-on", help="Lowest severity that makes the exit code non-zero (default: the configuration's, or warning)"
+    )
+    config_opt = typer.Option(
+        "--config", help="Configuration file (default: .abi-check.yaml or pyproject.toml [tool.abi-check] upward)."
+    )
+    waivers_opt = typer.Option("--waivers", help="A file of accepted findings, each with a reason (and an expiry).")
     output_opt = typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
 
     @app.command()
@@ -89,13 +95,16 @@ def _app() -> "typer.Typer":
         dst: Annotated[Path, typer.Argument(help="Destination host spec.")],
         both: Annotated[bool, typer.Option("--both", help="Also check dst -> src (the rollback).")] = False,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
-        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        fail_on: Annotated[FailOn | None, fail_opt] = None,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
+        config: Annotated[Path | None, config_opt] = None,
+        waivers: Annotated[Path | None, waivers_opt] = None,
     ) -> None:
         """Can a VM move from SRC to DST (and back with --both)? Exit 8 fails, 4 ABI change, 0 compatible."""
         from abi_check.pair import run_pair
+        from abi_check.settings import resolve
 
         raise typer.Exit(
             _guard(
@@ -104,9 +113,7 @@ def _app() -> "typer.Typer":
                     dst,
                     both=both,
                     fmt=fmt,
-                    fail_on=fail_on,
-                    rule_dirs=rules or [],
-                    roots=root or [],
+                    settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
                     output=output,
                 )
             )
@@ -222,6 +229,42 @@ def _app() -> "typer.Typer":
                     rule_dirs=rules or [],
                     roots=root or [],
                     output=output,
+                )
+            )
+        )
+
+    @app.command()
+    def gate(
+        against: Annotated[str, typer.Option("--against", help="The git ref to compare with (origin/main).")],
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(help="Spec directories to gate; default: spec-roots in the configuration, or specs/."),
+        ] = None,
+        fleet: Annotated[
+            bool,
+            typer.Option("--fleet/--no-fleet", help="Also check each affected host with every other host."),
+        ] = True,
+        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        fail_on: Annotated[FailOn | None, fail_opt] = None,
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+        config: Annotated[Path | None, config_opt] = None,
+        waivers: Annotated[Path | None, waivers_opt] = None,
+    ) -> None:
+        """Fail a change to the specs that introduces findings: upgrade, rollback and fleet pairs against REF."""
+        from abi_check.gate import run_gate
+        from abi_check.settings import resolve
+
+        raise typer.Exit(
+            _guard(
+                lambda: run_gate(
+                    against,
+                    paths or [],
+                    fmt=fmt,
+                    settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
+                    output=output,
+                    fleet=fleet,
                 )
             )
         )

@@ -59,6 +59,18 @@ class SpecLoader:
         self._raw: dict[Path, Node | InputErrors] = {}
         self._merged: dict[Path, _Merged | InputErrors] = {}
         self._specs: dict[Path, Spec | InputErrors] = {}
+        self._touched: set[Path] = set()
+
+    def fork(self) -> SpecLoader:
+        """A loader with the same roots that shares the parsed files but builds and tracks on its own."""
+        other = SpecLoader(self.roots)
+        other._raw = self._raw
+        return other
+
+    @property
+    def files_read(self) -> frozenset[Path]:
+        """Every file this loader has read: for a fresh fork after one load, the files that spec depends on."""
+        return frozenset(self._touched)
 
     def load(self, path: Path, expect: Kind | None = None, span: Span | None = None) -> Spec:
         """The built spec at ``path``; raises InputErrors with every problem found."""
@@ -96,6 +108,7 @@ class SpecLoader:
         return spec
 
     def _read(self, path: Path) -> Node:
+        self._touched.add(path)
         if path not in self._raw:
             try:
                 node = load_file(path, display_path(path))

@@ -23,15 +23,19 @@ def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
         sys.stdout.flush()
         return
     directory = output.parent if str(output.parent) else Path(".")
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
-    except OSError as exc:
-        raise InputError(None, f"cannot write {output}: {exc.strerror}", "check that its directory exists") from None
-    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(chunk)
         os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise InputError(
+            None,
+            f"cannot write the report to {output}: {exc.strerror or exc}",
+            "check that the directory exists and is writable",
+        ) from None
+    finally:
+        if tmp is not None and Path(tmp).exists():
+            Path(tmp).unlink()

@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from abi_check.catalogue import SpecRoots
 from abi_check.effective import effective_abi
-from abi_check.engine import check_pair, load_rules
+from abi_check.emit import emit
+from abi_check.engine import check_pair
 from abi_check.loader import SpecLoader, display_path
-from abi_check.output import write_output
-from abi_check.reporters import Format, reporter
-from abi_check.result import FailOn, PairResult, Result, exit_code
+from abi_check.reporters import Format
+from abi_check.result import PairResult, Result
+from abi_check.settings import Settings
 from abi_check.views import HostView
+from abi_check.waivers import apply_waivers
 
 
-def run_pair(
-    src: Path,
-    dst: Path,
-    *,
-    both: bool,
-    fmt: Format,
-    fail_on: FailOn,
-    rule_dirs: Sequence[Path],
-    roots: Sequence[Path],
-    output: Path | None,
-) -> int:
-    rules = load_rules(rule_dirs)
-    loader = SpecLoader(SpecRoots.for_inputs([src, dst], roots))
+def run_pair(src: Path, dst: Path, *, both: bool, fmt: Format, settings: Settings, output: Path | None) -> int:
+    loader = SpecLoader(SpecRoots.for_inputs([src, dst], settings.roots))
     source = HostView(effective_abi(loader.load_host(src)))
     destination = HostView(effective_abi(loader.load_host(dst)))
     directions = [(source, destination)] + ([(destination, source)] if both else [])
-    pairs = tuple(PairResult(a.name, b.name, tuple(check_pair(rules, a, b))) for a, b in directions)
-    result = Result("pair", pairs, (display_path(src), display_path(dst)), tuple(rules.ids()))
-    color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_output(reporter(fmt)(result, color), output)
-    return exit_code(result.findings, fail_on)
+    rules, policy = settings.rules, settings.policy
+    pairs = tuple(
+        PairResult(a.name, b.name, tuple(policy.apply(check_pair(rules, a, b)))) for a, b in directions
+    )
+    result = Result(
+        "pair",
+        pairs,
+        (display_path(src), display_path(dst)),
+        tuple(rules.ids()),
+        fail_on=settings.fail_on,
+        rule_docs=policy.docs(rules),
+    )
+    return emit(apply_waivers(result, settings.waivers, settings.today), fmt, output)

@@ -13,6 +13,9 @@ class Format(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
     MARKDOWN = "markdown"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    GITHUB = "github"
 
 
 def reporter(fmt: Format) -> Callable[[Result, bool], str]:
@@ -29,4 +32,16 @@ def reporter(fmt: Format) -> Callable[[Result, bool], str]:
         from abi_check.reporters.markdown import render as markdown
 
         return markdown
+    if fmt is Format.SARIF:
+        from abi_check.reporters.sarif import render as sarif
+
+        return sarif
+    if fmt is Format.JUNIT:
+        from abi_check.reporters.junit import render as junit
+
+        return junit
+    if fmt is Format.GITHUB:
+        from abi_check.reporters.github import render as github
+
+        return github
     assert_never(fmt)

@@ -32,11 +32,19 @@ def render(result: Result, color: bool = False) -> str:
                 )
                 console.print(f"      fix: {escape(f.fix)}")
                 console.print(f"      see: {escape(f.reference)}{escape(where)}")
-        if not pair.findings:
+        if pair.waived:
+            console.print(f"  waived ({len(pair.waived)})")
+            for w in pair.waived:
+                where = f" at {w.finding.span}" if w.finding.span else ""
+                console.print(f"    waived {escape(w.finding.rule)}: {escape(w.finding.message)}{escape(where)}")
+                console.print(f"      reason: {escape(w.reason)} ({escape(str(w.where))})")
+        if not pair.findings and not pair.waived:
             console.print("  no findings")
+    for note in result.waiver_notes:
+        console.print(f"[yellow]{escape(str(note.where))}: {note.status} waiver[/]: {escape(note.message)}")
     counts = result.counts()
     console.print(
         f"{len(result.pairs)} pair(s): {counts['error']} error(s), {counts['warning']} warning(s), "
-        f"{counts['note']} note(s)"
+        f"{counts['note']} note(s)" + (f", {len(result.waived)} waived" if result.waived else "")
     )
     return buffer.getvalue()
