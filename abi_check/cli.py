@@ -128,10 +128,11 @@ def _app() -> "typer.Typer":
             ),
         ] = None,
         fmt: Annotated[MatrixFormat, format_opt] = MatrixFormat.TEXT,
-        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        fail_on: Annotated[FailOn | None, fail_opt] = None,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
+        config: Annotated[Path | None, config_opt] = None,
         jobs: Annotated[
             int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
         ] = 0,
@@ -145,15 +146,14 @@ def _app() -> "typer.Typer":
     ) -> None:
         """Every host against every other: verdicts, migration domains and what separates them."""
         from abi_check.matrix_cmd import run_matrix
+        from abi_check.settings import resolve
 
         raise typer.Exit(
             _guard(
                 lambda: run_matrix(
                     specs or [],
                     fmt=fmt,
-                    fail_on=fail_on,
-                    rule_dirs=rules or [],
-                    roots=root or [],
+                    settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=None),
                     output=output,
                     jobs=jobs,
                     findings=findings,

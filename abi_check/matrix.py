@@ -8,7 +8,7 @@ combination of what they read (``tables.py``). A cell's findings are made only w
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from abi_check.effective import effective_abi
 from abi_check.engine import RuleSet
 from abi_check.errors import InputError, InputErrors, Span, SpecError
 from abi_check.facets import DST_ROLE, SRC_ROLE, Labels, Role
-from abi_check.findings import INTERNAL_ERROR, Finding
+from abi_check.findings import INTERNAL_ERROR, Finding, Severity
 from abi_check.lint import expand
 from abi_check.loader import SpecLoader, display_path
 from abi_check.model import Host
@@ -74,8 +74,17 @@ class Abi:
 
 
 class Matrix:
-    def __init__(self, hosts: list[MatrixHost], abis: list[Abi], views: list[HostView], tables: list[RuleTable]):
+    def __init__(
+        self,
+        hosts: list[MatrixHost],
+        abis: list[Abi],
+        views: list[HostView],
+        tables: list[RuleTable],
+        severity: Mapping[str, Severity],
+    ):
         self.hosts, self.abis, self.views, self.tables = hosts, abis, views, tables
+        # Each rule's severity: its default unless the configuration overrides it.
+        self.severity = {t.rule.meta.id: severity.get(t.rule.meta.id, t.rule.meta.severity) for t in tables}
         self.rule_ids = tuple(t.rule.meta.id for t in tables)
         n = len(abis)
         self._cells = array("I", bytes(4 * n * n))
@@ -112,7 +121,7 @@ class Matrix:
                 counts[0] += 1
                 fired.append((0, INTERNAL_ERROR))
                 continue
-            severity = table.rule.meta.severity
+            severity = self.severity[table.rule.meta.id]
             counts[severity.rank] += len(entry)
             fired.append((severity.rank, table.rule.meta.id))
         verdict = "fails" if counts[0] else "abi-change" if counts[1] else "compatible"
@@ -149,7 +158,15 @@ class Matrix:
         for table in self.tables:
             entry = table.entry(a.abi, b.abi)
             if entry:
-                out.update(entry_findings(table.rule, entry, self.labels(src, SRC_ROLE), self.labels(dst, DST_ROLE)))
+                out.update(
+                    entry_findings(
+                        table.rule,
+                        entry,
+                        self.labels(src, SRC_ROLE),
+                        self.labels(dst, DST_ROLE),
+                        self.severity[table.rule.meta.id],
+                    )
+                )
         return sorted(out)
 
     def labels(self, host: int, role: Role) -> Labels:
@@ -221,7 +238,11 @@ def load_hosts(paths: Sequence[Path], roots: Sequence[Path]) -> list[Host]:
 
 
 def build_matrix(
-    hosts: Sequence[Host], rules: RuleSet, jobs: int = 1, progress: Progress | None = None
+    hosts: Sequence[Host],
+    rules: RuleSet,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    severity: Mapping[str, Severity] | None = None,
 ) -> Matrix:
     """Group hosts by ABI, build one view per ABI, evaluate the rule tables, combine."""
     ordered = sorted(hosts, key=lambda h: h.info.name)
@@ -243,5 +264,5 @@ def build_matrix(
         for i, v in enumerate(views)
     ]
     tables = build_tables(rules, views, jobs, progress)
-    return Matrix(matrix_hosts, abis, views, tables)
+    return Matrix(matrix_hosts, abis, views, tables, severity or {})
 

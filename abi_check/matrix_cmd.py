@@ -7,18 +7,19 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import assert_never
 
 from abi_check.domains import find_domains
-from abi_check.engine import load_rules
+from abi_check.emit import emit
 from abi_check.exitcodes import ExitCode
 from abi_check.loader import display_path
-from abi_check.matrix import build_matrix, load_hosts
+from abi_check.matrix import Matrix, build_matrix, load_hosts
 from abi_check.matrix_report import FINDINGS_HOST_LIMIT, MatrixReport
 from abi_check.output import write_chunks
 from abi_check.progress import ProgressBar
+from abi_check.reporters import Format
 from abi_check.resources import catalogue_dir
-from abi_check.result import FailOn
+from abi_check.result import FailOn, PairResult, Result
+from abi_check.settings import Settings
 
 
 class MatrixFormat(enum.StrEnum):
@@ -26,6 +27,18 @@ class MatrixFormat(enum.StrEnum):
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
+    HTML = "html"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    GITHUB = "github"
+
+
+# Formats made from every pair's findings, through the same reporters as pair and gate.
+RESULT_FORMATS = {
+    MatrixFormat.SARIF: Format.SARIF,
+    MatrixFormat.JUNIT: Format.JUNIT,
+    MatrixFormat.GITHUB: Format.GITHUB,
+}
 
 
 def matrix_reporter(fmt: MatrixFormat) -> Callable[[MatrixReport, bool], Iterable[str]]:
@@ -43,33 +56,48 @@ def matrix_reporter(fmt: MatrixFormat) -> Callable[[MatrixReport, bool], Iterabl
         from abi_check.reporters.matrix_markdown import render as markdown
 
         return markdown
-    assert_never(fmt)
+    if fmt is MatrixFormat.HTML:
+        from abi_check.reporters.matrix_html import render as html
+
+        return html
+    raise ValueError(f"{fmt} is rendered from a Result")
 
 
 def run_matrix(
     specs: Sequence[Path],
     *,
     fmt: MatrixFormat,
-    fail_on: FailOn,
-    rule_dirs: Sequence[Path],
-    roots: Sequence[Path],
+    settings: Settings,
     output: Path | None,
     jobs: int,
     findings: bool | None,
 ) -> int:
     paths = list(specs) or [catalogue_dir() / "hosts"]
-    rules = load_rules(rule_dirs)
-    hosts = load_hosts(paths, roots)
+    hosts = load_hosts(paths, settings.roots)
     with ProgressBar("evaluating rules") as progress:
-        matrix = build_matrix(hosts, rules, jobs, progress)
-    domains, separations = find_domains(matrix, fail_on)
+        matrix = build_matrix(hosts, settings.rules, jobs, progress, settings.policy.severity)
+    inputs = tuple(display_path(p) for p in paths)
+    if fmt in RESULT_FORMATS:
+        return emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)
+    domains, separations = find_domains(matrix, settings.fail_on)
     with_findings = findings if findings is not None else len(hosts) <= FINDINGS_HOST_LIMIT
-    report = MatrixReport(
-        matrix, domains, separations, fail_on, tuple(display_path(p) for p in paths), with_findings
-    )
+    report = MatrixReport(matrix, domains, separations, settings.fail_on, inputs, with_findings)
     color = fmt is MatrixFormat.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     write_chunks(matrix_reporter(fmt)(report, color), output)
     return exit_code(report)
+
+
+def _as_result(matrix: Matrix, inputs: tuple[str, ...], settings: Settings) -> Result:
+    """Every host pair with its findings, for the formats pair and gate share (SARIF, JUnit, GitHub)."""
+    n = len(matrix.hosts)
+    names = [h.name for h in matrix.hosts]
+    pairs = tuple(
+        PairResult(names[a], names[b], tuple(matrix.findings(a, b))) for a in range(n) for b in range(n)
+    )
+    rules = settings.rules
+    return Result(
+        "matrix", pairs, inputs, tuple(rules.ids()), fail_on=settings.fail_on, rule_docs=settings.policy.docs(rules)
+    )
 
 
 def exit_code(report: MatrixReport) -> int:

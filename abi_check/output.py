@@ -29,6 +29,9 @@ def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(chunk)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
         os.replace(tmp, output)
     except OSError as exc:
         raise InputError(

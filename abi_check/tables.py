@@ -208,7 +208,9 @@ def build_tables(
     return [tables[r] for r in range(len(compiled))]
 
 
-def entry_findings(rule: CompiledRule, entry: Entry, src: Labels, dst: Labels) -> Iterator[Finding]:
+def entry_findings(
+    rule: CompiledRule, entry: Entry, src: Labels, dst: Labels, severity: Severity | None = None
+) -> Iterator[Finding]:
     """The findings of one shared entry for one real pair of hosts: names and locations put back."""
     meta = rule.meta
     if isinstance(entry, Crash):
@@ -235,7 +237,7 @@ def entry_findings(rule: CompiledRule, entry: Entry, src: Labels, dst: Labels) -
             span = src.location(span) or dst.location(span) or span
         yield make_finding(
             rule=meta.id,
-            severity=meta.severity,
+            severity=severity or meta.severity,
             source=src.name,
             destination=dst.name,
             subject=named(hit.subject),

@@ -75,6 +75,20 @@ def test_baseline_over_the_shipped_hosts_makes_the_reconciled_set_compatible(shi
     assert data["baseline"]["verdicts-with-baseline"] == {"compatible": 12, "abi-change": 0, "fails": 0}
 
 
+def test_matrix_over_the_written_hosts_is_one_compatible_domain(shipped) -> None:  # type: ignore[no-untyped-def]
+    """The issue's check, as an operator runs it: `abi-check matrix` on the hosts baseline wrote."""
+    out, done = shipped
+    members = json.loads(done.stdout)["baseline"]["members"]
+    matrix = cli("matrix", str(out / "hosts"), "--root", str(out), "--format", "json")
+    assert matrix.returncode == 0, matrix.stderr
+    data = json.loads(matrix.stdout)
+    assert sorted(h["name"] for h in data["hosts"]) == sorted(members)
+    assert {c["verdict"] for c in data["cells"]} == {"compatible"}
+    assert [sorted(d["hosts"]) for d in data["domains"]] == [sorted(members)]
+    before = json.loads(cli("matrix", *(str(host_path(m)) for m in members), "--format", "json").stdout)
+    assert len(before["domains"]) > 1
+
+
 def test_written_specs_pass_lint(shipped) -> None:  # type: ignore[no-untyped-def]
     out, _ = shipped
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yaml")) == [

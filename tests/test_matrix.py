@@ -188,3 +188,37 @@ def test_cli_bad_input_is_located_and_exits_2(tmp_path: Path) -> None:
     missing_dir = run("matrix", "-o", str(tmp_path / "no" / "such" / "dir.txt"))
     assert missing_dir.returncode == 2 and "cannot write" in missing_dir.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_matrix_sarif_junit_github_come_from_the_same_findings(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    sarif = run("matrix", "-f", "sarif")
+    assert sarif.returncode == 12
+    doc = json.loads(sarif.stdout)
+    jsonschema.Draft4Validator(schema).validate(doc)
+    pairs = json.loads(run("matrix", "-f", "json").stdout)["cells"]
+    assert len(doc["runs"][0]["results"]) == sum(len(c["findings"]) for c in pairs)
+    junit = ET.fromstring(run("matrix", "-f", "junit").stdout)
+    assert junit.get("tests") == "256"
+    github = run("matrix", "-f", "github").stdout
+    assert github.count("::error ") == sum(c["counts"]["error"] for c in pairs)
+
+
+def test_configuration_changes_severity_and_disables_rules_in_the_matrix(tmp_path: Path) -> None:
+    (tmp_path / ".abi-check.yaml").write_text(
+        "severity:\n  impl-id-mismatch: note\ndisable: [register-unknown-on-dst]\n"
+    )
+    base = json.loads(run("matrix", "-f", "json").stdout)
+    configured = json.loads(run("matrix", "-f", "json", cwd=tmp_path).stdout)
+    assert "register-unknown-on-dst" in base["rules"] and "register-unknown-on-dst" not in configured["rules"]
+    assert len(base["cells"]) == len(configured["cells"])
+    for after in configured["cells"]:
+        assert "register-unknown-on-dst" not in after["rules"]
+        for f in after["findings"]:
+            if f["rule"] == "impl-id-mismatch":
+                assert f["severity"] == "note"
+    assert configured["summary"]["compatible"] > base["summary"]["compatible"]
