@@ -22,6 +22,14 @@ def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
             sys.stdout.write(chunk)
         sys.stdout.flush()
         return
+    if output.exists() and not output.is_file():  # /dev/null, a pipe: write through, never replace it
+        try:
+            with output.open("w", encoding="utf-8") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        except OSError as exc:
+            raise InputError(None, f"cannot write the report to {output}: {exc.strerror or exc}") from None
+        return
     directory = output.parent if str(output.parent) else Path(".")
     tmp = None
     try:

@@ -222,3 +222,22 @@ def test_configuration_changes_severity_and_disables_rules_in_the_matrix(tmp_pat
             if f["rule"] == "impl-id-mismatch":
                 assert f["severity"] == "note"
     assert configured["summary"]["compatible"] > base["summary"]["compatible"]
+
+
+def test_a_report_to_a_special_file_writes_through_it(tmp_path: Path) -> None:
+    """-o /dev/null or a pipe: written to, never replaced by a regular file (as root that would break /dev/null)."""
+    import os
+    import stat
+    import threading
+
+    from abi_check.output import write_chunks
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_chunks(["abc", "def"], fifo)
+    reader.join(timeout=10)
+    assert got == ["abcdef"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
