@@ -95,3 +95,17 @@ def test_a_rule_that_crashes_becomes_an_internal_error_finding(tmp_path: Path, v
     rules = load_rules([tmp_path])
     findings = check_pair(rules, view("n1-linux-6.6-qemu-10.2"), view("n1-linux-6.6-qemu-10.2"))
     assert [(f.rule, f.subject) for f in findings] == [("internal-error", "divides")]
+
+
+def test_a_host_is_used_only_through_its_attributes_and_named_only_in_messages() -> None:
+    """What the matrix relies on to share results between pairs (docs/matrix.md)."""
+    bare = error_of('when src == dst\nreport "x"\n')
+    assert bare.message == "'src' is a host: use one of its attributes here"
+    assert bare.span is not None and (bare.span.line, bare.span.col) == (7, 6)
+    assert "is a host" in error_of('let h = dst\nwhen true\nreport "x"\n').message
+    assert "is a host" in error_of('when true\nreport "{str(src)}"\n').message
+    assert "is a host" in error_of('when true\nreport "{src if true else dst}"\n').message
+    named = error_of('when src.name != dst.name\nreport "x"\n')
+    assert named.message == "a host's name is for messages only"
+    # Allowed: attributes, host functions taking the other host, printing, locating.
+    compile_text('for r in src.saved where len(src.field_diff(r, dst)) > 0\nreport "{src} {src.name} {dst}"\nat src\n')
