@@ -22,6 +22,7 @@ from abi_check.views import ATTRS, FieldView, HostView
 
 SRC = "\x00src\x00"
 DST = "\x00dst\x00"
+NO_SPAN = Span("", 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +170,6 @@ class FacetTable:
             data = (facet, _facet_data(view, facet))
             found = self._cache[key] = self._ids.setdefault(data, len(self._ids))
         return found
-
-
-NO_SPAN = Span("", 0, 0)
 
 
 class Traced:
