@@ -14,9 +14,9 @@ from abi_check.catalogue import SpecRoots
 from abi_check.common import describe
 from abi_check.effective import effective_abi
 from abi_check.engine import RuleSet, check_pair, load_rules
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import InputError, Span, SpecError
 from abi_check.findings import Severity
-from abi_check.lint import expand
+from abi_check.hosts import load_hosts
 from abi_check.loader import SpecLoader, display_path
 from abi_check.model import Host, SpecInfo
 from abi_check.obstacles import reason
@@ -114,32 +114,6 @@ class References:
 
     def check_roots(self) -> list[Path]:
         return [*([self.out_dir] if self.out_dir else []), *self.needed, *self.roots]
-
-
-def load_hosts(paths: Sequence[Path], roots: Sequence[Path]) -> list[Host]:
-    files, errors = expand(paths)
-    loader = SpecLoader(SpecRoots.for_inputs(paths, roots))
-    hosts: list[Host] = []
-    seen: dict[str, Host] = {}
-    for path in files:
-        try:
-            host = loader.load_host(path)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        first = seen.get(host.info.name)
-        if first is not None:
-            if Path(first.info.path).resolve() != path.resolve():
-                errors.append(SpecError(host.info.span, f"two hosts are named {host.info.name} "
-                                        f"(also {first.info.path})", "host names must be unique in one baseline"))
-            continue
-        seen[host.info.name] = host
-        hosts.append(host)
-    if not files and not errors:
-        errors.append(SpecError(None, "no host specs given"))
-    if errors:
-        raise InputErrors(errors)
-    return hosts
 
 
 def files_of(best: Configured, hosts: Sequence[Host], refs: References) -> list[tuple[str, str]]:

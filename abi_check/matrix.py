@@ -10,16 +10,12 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from abi_check.catalogue import SpecRoots
 from abi_check.effective import effective_abi
 from abi_check.engine import RuleSet
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import Span
 from abi_check.facets import DST_ROLE, SRC_ROLE, Labels, Role
 from abi_check.findings import INTERNAL_ERROR, Finding, Severity
-from abi_check.lint import expand
-from abi_check.loader import SpecLoader, display_path
 from abi_check.model import Host
 from abi_check.result import FailOn
 from abi_check.tables import Crash, Progress, RuleTable, build_tables, entry_findings
@@ -188,53 +184,6 @@ class Matrix:
             totals[shared] -= 1
             totals[own] += 1
         return totals
-
-
-def _host_files(paths: Sequence[Path]) -> tuple[list[Path], list[InputError]]:
-    files, errors = expand(paths)
-    return [f for f in files if f.suffix in (".yaml", ".yml")], errors
-
-
-def load_hosts(paths: Sequence[Path], roots: Sequence[Path]) -> list[Host]:
-    """Host specs named directly, and every host spec below named directories (other specs there are skipped)."""
-    files, errors = _host_files(paths)
-    loader = SpecLoader(SpecRoots.for_inputs(paths, roots))
-    direct = {p.resolve() for p in paths if p.is_file()}
-    hosts: list[Host] = []
-    seen: dict[str, str] = {}
-    for path in files:
-        try:
-            spec = loader.load(path)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        if not isinstance(spec, Host):
-            if path.resolve() in direct:
-                errors.append(
-                    SpecError(
-                        spec.info.span,
-                        f"{spec.info.name} is a {spec.info.kind} spec, expected a host spec",
-                        "matrix takes host specs, or directories that hold them",
-                    )
-                )
-            continue
-        first = seen.setdefault(spec.info.name, display_path(path))
-        if first != display_path(path):
-            errors.append(
-                SpecError(
-                    spec.info.span,
-                    f"host name '{spec.info.name}' is also used by {first}",
-                    "host names label the matrix; give each host its own",
-                )
-            )
-            continue
-        hosts.append(spec)
-    if not hosts and not errors:
-        shown = ", ".join(display_path(p) for p in paths)
-        errors.append(SpecError(None, f"no host specs in {shown}", "a host spec has 'kind: host'"))
-    if errors:
-        raise InputErrors(errors)
-    return hosts
 
 
 def build_matrix(

@@ -11,8 +11,9 @@ from pathlib import Path
 from abi_check.domains import find_domains
 from abi_check.emit import emit
 from abi_check.exitcodes import ExitCode
+from abi_check.hosts import load_hosts
 from abi_check.loader import display_path
-from abi_check.matrix import Matrix, build_matrix, load_hosts
+from abi_check.matrix import Matrix, build_matrix
 from abi_check.matrix_report import FINDINGS_HOST_LIMIT, MatrixReport
 from abi_check.output import write_chunks
 from abi_check.progress import ProgressBar

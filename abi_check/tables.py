@@ -75,7 +75,6 @@ class Evaluator:
     """Runs batches of (rule, source view, destination view) evaluations, in worker processes when asked."""
 
     def __init__(self, rules: Sequence[CompiledRule], views: Sequence[HostView], jobs: int) -> None:
-        self.rules, self.views = rules, views
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         if sys.platform != "linux":
             self.jobs = 1  # workers inherit the views by fork

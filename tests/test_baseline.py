@@ -12,12 +12,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from abi_check.baseline import References, build_report, load_hosts
+from abi_check.baseline import References, build_report
 from abi_check.catalogue import SpecRoots
 from abi_check.common import safe_value
 from abi_check.effective import effective_abi
 from abi_check.engine import RuleSet, check_pair
 from abi_check.findings import Severity
+from abi_check.hosts import load_hosts
 from abi_check.lint import lint
 from abi_check.loader import SpecLoader
 from abi_check.model import FieldSafety, IdField

@@ -16,7 +16,8 @@ import pytest
 from abi_check.domains import find_domains
 from abi_check.effective import effective_abi
 from abi_check.engine import RuleSet, check_pair, load_rules
-from abi_check.matrix import Matrix, build_matrix, load_hosts
+from abi_check.hosts import load_hosts
+from abi_check.matrix import Matrix, build_matrix
 from abi_check.model import Host
 from abi_check.result import FailOn, PairResult
 from abi_check.views import HostView
@@ -185,6 +186,9 @@ def test_cli_bad_input_is_located_and_exits_2(tmp_path: Path) -> None:
     shutil.copy(host_path("n1-linux-6.6-qemu-10.2"), twice / "sub")
     dup = run("matrix", str(twice))
     assert dup.returncode == 2 and "is also used by" in dup.stderr
+    once = json.loads(run("matrix", str(twice / "sub"), str(twice / "sub" / "n1-linux-6.6-qemu-10.2.yaml"),
+                          "-f", "json").stdout)
+    assert [h["name"] for h in once["hosts"]] == ["n1-linux-6.6-qemu-10.2"]  # one file named twice is one host
     missing_dir = run("matrix", "-o", str(tmp_path / "no" / "such" / "dir.txt"))
     assert missing_dir.returncode == 2 and "cannot write" in missing_dir.stderr
     assert not (tmp_path / "no").exists()
