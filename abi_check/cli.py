@@ -28,9 +28,8 @@ def _guard(run: Callable[[], int]) -> int:
 def _app() -> "typer.Typer":
     import typer
 
-    from abi_check.matrix_cmd import MatrixFormat
-    from abi_check.reporters import Format
-    from abi_check.result import FailOn
+    from abi_check.report.formats import Format, MatrixFormat
+    from abi_check.verdict.result import FailOn
 
     app = typer.Typer(
         name="abi-check",
@@ -75,7 +74,7 @@ def _app() -> "typer.Typer":
         root: Annotated[list[Path] | None, roots_opt] = None,
     ) -> None:
         """Check specs: YAML, format, references and cross-spec consistency. Reports every problem."""
-        from abi_check.lint import lint as run
+        from abi_check.commands.lint import lint as run
         from abi_check.resources import catalogue_dir
 
         raise typer.Exit(_guard(lambda: run(specs or [catalogue_dir()], root or [])))
@@ -85,7 +84,7 @@ def _app() -> "typer.Typer":
         """Print the JSON Schema of the spec format (for editors and CI)."""
         import json
 
-        from abi_check.schema import json_schema
+        from abi_check.spec.schema import json_schema
 
         print(json.dumps(json_schema(), indent=2))
 
@@ -103,8 +102,8 @@ def _app() -> "typer.Typer":
         waivers: Annotated[Path | None, waivers_opt] = None,
     ) -> None:
         """Can a VM move from SRC to DST (and back with --both)? Exit 8 fails, 4 ABI change, 0 compatible."""
-        from abi_check.pair import run_pair
-        from abi_check.settings import resolve
+        from abi_check.commands.pair import run_pair
+        from abi_check.config.settings import resolve
 
         raise typer.Exit(
             _guard(
@@ -145,8 +144,8 @@ def _app() -> "typer.Typer":
         ] = None,
     ) -> None:
         """Every host against every other: verdicts, migration domains and what separates them."""
-        from abi_check.matrix_cmd import run_matrix
-        from abi_check.settings import resolve
+        from abi_check.commands.matrix import run_matrix
+        from abi_check.config.settings import resolve
 
         raise typer.Exit(
             _guard(
@@ -178,7 +177,7 @@ def _app() -> "typer.Typer":
         output: Annotated[Path | None, output_opt] = None,
     ) -> None:
         """The configuration the hosts can all present and restore, and why the others cannot join."""
-        from abi_check.baseline import run_baseline
+        from abi_check.commands.baseline.command import run_baseline
         from abi_check.resources import catalogue_dir
 
         raise typer.Exit(
@@ -215,7 +214,7 @@ def _app() -> "typer.Typer":
     ) -> None:
         """The earliest (kernel, VMM) from which every later combination migrates both ways, and what blocks
         each earlier one."""
-        from abi_check.fence import run_fence
+        from abi_check.commands.fence import run_fence
 
         raise typer.Exit(
             _guard(
@@ -253,8 +252,8 @@ def _app() -> "typer.Typer":
         waivers: Annotated[Path | None, waivers_opt] = None,
     ) -> None:
         """Fail a change to the specs that introduces findings: upgrade, rollback and fleet pairs against REF."""
-        from abi_check.gate import run_gate
-        from abi_check.settings import resolve
+        from abi_check.commands.gate.command import run_gate
+        from abi_check.config.settings import resolve
 
         raise typer.Exit(
             _guard(
@@ -275,7 +274,7 @@ def _app() -> "typer.Typer":
         fmt: Annotated[Format, format_opt] = Format.TEXT,
     ) -> None:
         """List the rule catalogue: id, default severity, category and summary."""
-        from abi_check.explain import list_rules
+        from abi_check.commands.explain import list_rules
 
         raise typer.Exit(_guard(lambda: list_rules(rules or [], fmt)))
 
@@ -285,7 +284,7 @@ def _app() -> "typer.Typer":
         rules: Annotated[list[Path] | None, rules_opt] = None,
     ) -> None:
         """Print a rule's documentation, its source and a live example from the catalogue."""
-        from abi_check.explain import explain as run
+        from abi_check.commands.explain import explain as run
 
         raise typer.Exit(_guard(lambda: run(rule_id, rules or [])))
 

@@ -23,4 +23,4 @@ def grammars_dir() -> Path:
 
 
 def rules_dir() -> Path:
-    return _PACKAGE / "rules"
+    return _PACKAGE / "rules" / "builtin"

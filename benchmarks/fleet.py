@@ -14,10 +14,10 @@ import itertools
 import random
 from pathlib import Path
 
-from abi_check.catalogue import SpecRoots
 from abi_check.errors import InputErrors
-from abi_check.loader import SpecLoader
 from abi_check.resources import catalogue_dir
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
 
 VCPUS = (2, 4, 8, 16, 32, 64)
 PSCI_PINS = (None, "1.0", "1.1")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from abi_check.catalogue import SpecRoots
-from abi_check.effective import EffectiveAbi, effective_abi
-from abi_check.engine import RuleSet, load_rules
-from abi_check.loader import SpecLoader
+from abi_check.abi.effective import EffectiveAbi, effective_abi
+from abi_check.abi.views import HostView
 from abi_check.resources import catalogue_dir
-from abi_check.views import HostView
+from abi_check.rules.engine import RuleSet, load_rules
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
 
 CATALOGUE = catalogue_dir().resolve()
 HOSTS = CATALOGUE / "hosts"

@@ -12,20 +12,20 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from abi_check.baseline import References, build_report
-from abi_check.catalogue import SpecRoots
-from abi_check.common import safe_value
-from abi_check.effective import effective_abi
-from abi_check.engine import RuleSet, check_pair
-from abi_check.findings import Severity
-from abi_check.hosts import load_hosts
-from abi_check.lint import lint
-from abi_check.loader import SpecLoader
-from abi_check.model import FieldSafety, IdField
-from abi_check.reconcile import Outcome, Reconciler
+from abi_check.abi.effective import effective_abi
+from abi_check.abi.views import HostView
+from abi_check.commands.baseline.command import References, build_report
+from abi_check.commands.baseline.common import safe_value
+from abi_check.commands.baseline.reconcile import Outcome, Reconciler
+from abi_check.commands.lint import lint
 from abi_check.resources import catalogue_dir
-from abi_check.result import PairResult
-from abi_check.views import HostView
+from abi_check.rules.engine import RuleSet, check_pair
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.hosts import load_hosts
+from abi_check.spec.loader import SpecLoader
+from abi_check.spec.model import FieldSafety, IdField
+from abi_check.verdict.findings import Severity
+from abi_check.verdict.result import PairResult
 from tests.conftest import HOSTS, host_path
 
 ROOT = Path(__file__).resolve().parent.parent

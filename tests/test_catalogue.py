@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from abi_check.catalogue import iter_spec_files
-from abi_check.engine import check_pair, rule_files
-from abi_check.lint import lint
+from abi_check.commands.lint import lint
 from abi_check.resources import catalogue_dir, rules_dir
-from abi_check.yamlnodes import load_file
+from abi_check.rules.engine import check_pair, rule_files
+from abi_check.spec.catalogue import iter_spec_files
+from abi_check.spec.yamlnodes import load_file
 from tests.conftest import host_names
 
 PRODUCT_KERNELS = ["5.3", "5.10", "5.15", "5.19", "6.1", "6.6", "6.7", "6.12", "6.13", "6.15"]
@@ -68,7 +68,7 @@ def test_every_rule_is_registered_documented_and_named_after_its_file(rules) -> 
 
 
 def test_docs_rules_md_is_generated_from_the_rule_files(rules) -> None:  # type: ignore[no-untyped-def]
-    from abi_check.explain import rules_markdown
+    from abi_check.commands.explain import rules_markdown
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
     assert docs.read_text() == rules_markdown(rules), "regenerate: abi-check rules --format markdown > docs/rules.md"
@@ -87,9 +87,9 @@ def _spec_names(kind: str) -> list[str]:
 def test_every_kernel_vmm_and_cpu_compared_with_itself_reports_nothing(  # type: ignore[no-untyped-def]
     loader, rules, kernel: str, vmm: str, cpu: str
 ) -> None:
-    from abi_check.effective import effective_abi
-    from abi_check.model import Cpu, Host, Kernel, Vmm
-    from abi_check.views import HostView
+    from abi_check.abi.effective import effective_abi
+    from abi_check.abi.views import HostView
+    from abi_check.spec.model import Cpu, Host, Kernel, Vmm
 
     k = loader.load(catalogue_dir() / "kernels" / f"{kernel}.yaml")
     v = loader.load(catalogue_dir() / "vmms" / f"{vmm}.yaml")

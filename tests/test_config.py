@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from abi_check.cli import _app
-from abi_check.config import discover, load_config, read_config
+from abi_check.config.file import discover, load_config, read_config
 from abi_check.errors import InputError, InputErrors
-from abi_check.tomlnodes import locate
+from abi_check.spec.tomlnodes import locate
 from tests.conftest import host_path
 
 UPGRADE = [str(host_path("n1-linux-5.10-qemu-8.2")), str(host_path("n1-linux-6.1-qemu-8.2"))]

@@ -5,7 +5,7 @@ Each expectation cites the fact in ../shared/reference/kvm-arm64.md (KVM) or vmm
 
 from __future__ import annotations
 
-from abi_check.registers import register_id as rid
+from abi_check.spec.registers import register_id as rid
 
 PSCI_1_1 = 0x10001
 PSCI_1_3 = 0x10003

@@ -12,13 +12,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from abi_check.catalogue import SpecRoots
-from abi_check.engine import RuleSet
-from abi_check.fence import Cell, fence
-from abi_check.findings import Severity
-from abi_check.loader import SpecLoader
-from abi_check.model import Cpu, Kernel, Vmm
+from abi_check.commands.fence import Cell, fence
 from abi_check.resources import catalogue_dir
+from abi_check.rules.engine import RuleSet
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+from abi_check.spec.model import Cpu, Kernel, Vmm
+from abi_check.verdict.findings import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_SCHEMA = json.loads((ROOT / "docs" / "schema" / "result.schema.json").read_text())

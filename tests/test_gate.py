@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from abi_check.cli import _app
-from abi_check.gitref import fetch_hint
+from abi_check.commands.gate.gitref import fetch_hint
 from tests.test_reporters import RESULT_SCHEMA, sarif_errors
 
 KERNEL = """abi-check: 1

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from abi_check.catalogue import SpecRoots
-from abi_check.effective import effective_abi
+from abi_check.abi.effective import effective_abi
 from abi_check.errors import InputErrors
-from abi_check.loader import SpecLoader
 from abi_check.resources import catalogue_dir
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
 
 
 def load(tmp_path: Path, kernel: str, overrides: str, cpu: str = "neoverse-v1") -> list[str]:

@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from abi_check.cli import _app
-from abi_check.reporters import Format
+from abi_check.report.formats import Format
 
 ROOT = Path(__file__).resolve().parent.parent
 

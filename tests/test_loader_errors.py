@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from abi_check.catalogue import SpecRoots
 from abi_check.cli import _app
+from abi_check.commands.lint import lint
 from abi_check.errors import InputError, InputErrors, SpecError
-from abi_check.lint import lint
-from abi_check.loader import SpecLoader
-from abi_check.model import Cpu, Host, Kernel, Vmm
-from abi_check.yamlnodes import MAX_FILE_BYTES, MAX_NODES, load_text
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+from abi_check.spec.model import Cpu, Host, Kernel, Vmm
+from abi_check.spec.yamlnodes import MAX_FILE_BYTES, MAX_NODES, load_text
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,14 +12,14 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from abi_check import registers
-from abi_check.catalogue import SpecRoots
-from abi_check.effective import effective_abi
+from abi_check.abi.effective import effective_abi
 from abi_check.errors import InputErrors, SpecError
-from abi_check.loader import SpecLoader
-from abi_check.model import Host
-from abi_check.schema import KINDS, ListOf, MapOf, Obj, OneOf, Type
-from abi_check.yamlnodes import Node, load_text
+from abi_check.spec import registers
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+from abi_check.spec.model import Host
+from abi_check.spec.schema import KINDS, ListOf, MapOf, Obj, OneOf, Type
+from abi_check.spec.yamlnodes import Node, load_text
 
 # No example database: the tests must not write outside tests/ (and CI starts from a clean clone anyway).
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

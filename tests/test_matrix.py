@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from abi_check.domains import find_domains
-from abi_check.effective import effective_abi
-from abi_check.engine import RuleSet, check_pair, load_rules
-from abi_check.hosts import load_hosts
-from abi_check.matrix import Matrix, build_matrix
-from abi_check.model import Host
-from abi_check.result import FailOn, PairResult
-from abi_check.views import HostView
+from abi_check.abi.effective import effective_abi
+from abi_check.abi.views import HostView
+from abi_check.matrix.domains import find_domains
+from abi_check.matrix.grid import Matrix, build_matrix
+from abi_check.rules.engine import RuleSet, check_pair, load_rules
+from abi_check.spec.hosts import load_hosts
+from abi_check.spec.model import Host
+from abi_check.verdict.result import FailOn, PairResult
 from tests.conftest import HOSTS, host_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,7 +234,7 @@ def test_a_report_to_a_special_file_writes_through_it(tmp_path: Path) -> None:
     import stat
     import threading
 
-    from abi_check.output import write_chunks
+    from abi_check.report.output import write_chunks
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

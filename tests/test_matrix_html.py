@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from abi_check.matrix_cmd import MatrixFormat, matrix_reporter
-from abi_check.reporters.matrix_html import script_json
+from abi_check.report.formats import MatrixFormat, matrix_reporter
+from abi_check.report.matrix_html import script_json
 from tests.conftest import host_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_html_is_a_matrix_format() -> None:
-    assert matrix_reporter(MatrixFormat("html")).__module__ == "abi_check.reporters.matrix_html"
+    assert matrix_reporter(MatrixFormat("html")).__module__ == "abi_check.report.matrix_html"
 
 
 @given(st.text())

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from abi_check.engine import check_pair
+from abi_check.rules.engine import check_pair
 from tests.conftest import host_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,17 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from abi_check.emit import emit
-from abi_check.engine import RuleSet, check_pair
+from abi_check.config.policy import Policy
 from abi_check.errors import Span
-from abi_check.findings import INTERNAL_ERROR, Finding, Severity, make_finding
-from abi_check.policy import Policy
-from abi_check.reporters import Format, reporter
-from abi_check.reporters.github import escape_data, escape_property
-from abi_check.reporters.github import render as github
-from abi_check.reporters.junit import render as junit
-from abi_check.reporters.sarif import FINGERPRINT_KEY, to_data
-from abi_check.result import FailOn, PairResult, Result, Waived, WaiverNote
+from abi_check.report.emit import emit
+from abi_check.report.formats import Format, reporter
+from abi_check.report.github import escape_data, escape_property
+from abi_check.report.github import render as github
+from abi_check.report.junit import render as junit
+from abi_check.report.sarif import FINGERPRINT_KEY, to_data
+from abi_check.rules.engine import RuleSet, check_pair
+from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity, make_finding
+from abi_check.verdict.result import FailOn, PairResult, Result, Waived, WaiverNote
 from tests.conftest import host_names, host_path
 
 ROOT = Path(__file__).resolve().parent.parent

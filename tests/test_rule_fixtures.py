@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from abi_check.catalogue import SpecRoots
-from abi_check.effective import effective_abi
-from abi_check.engine import RULE_SUFFIX, RuleSet, check_pair, load_rules
-from abi_check.findings import INTERNAL_ERROR, Finding
-from abi_check.loader import SpecLoader
+from abi_check.abi.effective import effective_abi
+from abi_check.abi.views import HostView
 from abi_check.resources import catalogue_dir, rules_dir
-from abi_check.views import HostView
+from abi_check.rules.engine import RULE_SUFFIX, RuleSet, check_pair, load_rules
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+from abi_check.verdict.findings import INTERNAL_ERROR, Finding
 
 FIXTURES = Path(__file__).resolve().parent / "rules"
 # Taken from the rule files, not from the fixture tree, so that a new rule without fixtures fails here.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from abi_check.dsl.compiler import compile_rule
-from abi_check.engine import check_pair, load_rules
 from abi_check.errors import InputErrors, RuleError
+from abi_check.rules.compiler import compile_rule
+from abi_check.rules.engine import check_pair, load_rules
 
 HEADER = '''rule demo
   name "Demo"

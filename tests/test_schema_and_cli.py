@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 
 from abi_check import __version__
-from abi_check.catalogue import iter_spec_files
 from abi_check.resources import catalogue_dir
-from abi_check.schema import json_schema
-from abi_check.yamlnodes import load_file
+from abi_check.spec.catalogue import iter_spec_files
+from abi_check.spec.schema import json_schema
+from abi_check.spec.yamlnodes import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from abi_check.cli import _app
+from abi_check.config.waivers import apply_waivers, load_waivers
 from abi_check.errors import InputErrors, Span
-from abi_check.findings import INTERNAL_ERROR, Severity, make_finding
-from abi_check.result import PairResult, Result, exit_code
-from abi_check.waivers import apply_waivers, load_waivers
+from abi_check.verdict.findings import INTERNAL_ERROR, Severity, make_finding
+from abi_check.verdict.result import PairResult, Result, exit_code
 from tests.conftest import host_path
 
 ROLLBACK = [str(host_path("n1-linux-6.13-qemu-10.2")), str(host_path("n1-linux-6.12-qemu-10.2"))]

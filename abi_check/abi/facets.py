@@ -1,0 +1,242 @@
+"""What a rule reads of a host, in named facets, so that equal facets give equal results.
+
+A facet is one piece of a host's effective ABI (its listed registers, the values of its firmware registers,
+its kernel spec, ...). Every attribute and method a rule may use on a host reads a known set of facets
+(``reads``). Running a rule on ``Traced`` hosts records the facets it actually read; a result computed for
+one pair is then valid for every pair whose hosts agree on those facets. The matrix uses this to evaluate
+each rule once per distinct combination instead of once per pair.
+
+The host names are not facets: a traced host is named by its role (``SRC``/``DST``) and the names are put back
+when findings are made. The rule compiler makes sure a name is only ever printed (see ``Compiler.host_expr``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from abi_check.abi.views import ATTRS, FieldView, HostView
+from abi_check.errors import Span
+from abi_check.spec import registers as regs
+
+SRC = "\x00src\x00"
+DST = "\x00dst\x00"
+NO_SPAN = Span("", 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """Stand-ins for the labels of one side of a pair: names and locations that differ between hosts whose
+    facets are equal. Findings carry them until ``Labels.resolve`` puts the real ones back."""
+
+    name: str
+    vmm: str
+
+    @property
+    def span(self) -> Span:
+        return Span(self.name, 0, 0)
+
+    @property
+    def vmm_span(self) -> Span:
+        return Span(self.vmm, 0, 0)
+
+    @property
+    def memory_span(self) -> Span:
+        return Span(self.vmm, 1, 0)
+
+    def where(self, reg: int) -> Span:
+        return Span(self.name, 1, reg)
+
+
+SRC_ROLE = Role(SRC, "\x00src.vmm\x00")
+DST_ROLE = Role(DST, "\x00dst.vmm\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The real labels of one host, to put in place of its role's stand-ins."""
+
+    role: Role
+    name: str
+    span: Span
+    view: HostView  # a view of the host's ABI (its VMM and values are the host's own)
+
+    def text(self, value: str) -> str:
+        return value.replace(self.role.name, self.name).replace(self.role.vmm, self.view.vmm.name)
+
+    def location(self, span: Span) -> Span | None:
+        role = self.role
+        if span.path == role.name:
+            if span.line == 0:
+                return self.span
+            reg = span.col
+            abi = self.view.abi
+            return abi.values[reg].span if reg in abi.values else abi.listed.get(reg, self.span)
+        if span.path == role.vmm:
+            return self.view.vmm.span if span.line == 0 else self.view.vmm.memory.span
+        return None
+
+
+def value_facet(reg: int) -> str:
+    """Values are read per family: what VMMs write (firmware, bitmaps) varies apart from what CPUs give."""
+    if regs.is_bitmap(reg):
+        return "values:bitmap"
+    if regs.is_firmware(reg):
+        return "values:firmware"
+    return "values:cpu"
+
+
+VALUE_FACETS = ("values:bitmap", "values:firmware", "values:cpu")
+
+# Attributes whose facets do not depend on their arguments.
+READS: dict[str, tuple[str, ...]] = {
+    "name": (),
+    "kernel": ("kernel",),
+    "vmm": ("vmm",),
+    "cpu": ("cpu",),
+    "vcpus": ("vcpus",),
+    "listed": ("listed",),
+    "saved": ("saved",),
+    "explicit": ("explicit",),
+    "bitmaps": ("kernel",),
+    "workarounds": ("kernel",),
+    "vm_scoped": ("vm_scoped",),
+    "features": ("features",),
+    "psci": ("values:firmware",),
+    "psci_versions": ("kernel",),
+    "bits": ("bits",),
+    "id_fields": ("id_fields",),
+    "id_registers": ("cpu",),
+    "id_writable": ("id_writable",),
+    "imp_id_writable": ("imp_id_writable",),
+    "targets": ("targets",),
+    "target_names": ("targets",),
+    "span": (),  # a stand-in, like the name (Role), put back when findings are made
+    "level": ("levels",),
+    "default": ("kernel",),
+    "knows_bit": ("kernel",),
+    "describes": ("cpu",),
+    "field": ("id_fields",),
+    "writable": ("id_fields",),
+    "restore": ("kernel",),
+    "limit": ("kernel", "id_limits"),
+    "invariant": ("kernel",),
+    "bit_names": ("kernel",),
+}
+# Methods whose facets depend on the register asked for (and, for field_diff, read the other host too).
+BY_REGISTER = ("value", "where", "enabled", "field_diff")
+missing = set(ATTRS["Host"]) - set(READS) - set(BY_REGISTER)
+assert not missing, f"facets.READS lacks {missing}"
+
+
+def _facet_data(view: HostView, facet: str) -> Hashable:
+    """The content of a facet, hashable; equal content means a rule cannot tell the hosts apart there."""
+    abi = view.abi
+    if facet == "kernel":
+        return ("kernel", id(abi.kernel))  # spec objects are shared: one per file and load
+    if facet == "vmm":  # what the VMM does, not what it is called or where it is written
+        vmm = view.vmm
+        return replace(vmm, name="", span=NO_SPAN, memory=replace(vmm.memory, span=NO_SPAN))
+    if facet == "cpu":
+        return ("cpu", id(abi.cpu))
+    if facet == "targets":
+        return tuple(id(c) for c in abi.targets)
+    if facet in VALUE_FACETS:
+        return frozenset((r, v.value) for r, v in abi.values.items() if value_facet(r) == facet)
+    if facet == "levels":
+        return frozenset((r, v.value) for r, v in abi.host_levels.items())
+    if facet == "id_limits":
+        return frozenset(abi.id_limits.items())
+    if facet == "id_fields":  # without locations: those are put back per host
+        return tuple(replace(f, span=NO_SPAN) for f in view.id_fields)
+    if facet == "bits":
+        return tuple(view.bits)
+    value: Hashable = getattr(view, facet)
+    return value
+
+
+class FacetTable:
+    """Interns facet contents: ``token(view, facet)`` is a small int, equal iff the contents are equal."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, Hashable], int] = {}
+        self._cache: dict[tuple[int, str], int] = {}
+
+    def token(self, view: HostView, facet: str) -> int:
+        key = (id(view), facet)
+        found = self._cache.get(key)
+        if found is None:
+            data = (facet, _facet_data(view, facet))
+            found = self._cache[key] = self._ids.setdefault(data, len(self._ids))
+        return found
+
+
+class Traced:
+    """A host as a rule sees it, recording the facets read. Named by its role, not by the host."""
+
+    TYPE = "Host"
+    __slots__ = ("_reads", "_role", "_view", "name", "span")
+
+    def __init__(self, view: HostView, role: Role, reads: set[str]) -> None:
+        self._view = view
+        self._reads = reads
+        self._role = role
+        self.name = role.name
+        self.span = role.span
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __getattr__(self, attr: str) -> Any:
+        view = self._view
+        if attr in BY_REGISTER:
+            return getattr(self, f"_{attr}")
+        facets = READS.get(attr)
+        if facets is None:
+            raise AttributeError(attr)
+        self._reads.update(facets)  # methods: recorded when looked up, before the call
+        if attr in ("id_fields", "field"):
+            fields = _located_fields(view, self._role)
+            if attr == "id_fields":
+                return list(fields.values())
+            return lambda other: fields.get((other.register, other.name))
+        if attr == "vmm":
+            vmm, role = view.vmm, self._role
+            return replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
+        return getattr(view, attr)
+
+    def _value(self, reg: int) -> int:
+        self._reads.add(value_facet(reg))
+        return self._view.value(reg)
+
+    def _where(self, reg: int) -> Span:
+        return self._role.where(reg)  # a location: put back per host, read nothing
+
+    def _enabled(self, reg: int, name: str) -> bool:
+        self._reads.update(("kernel", value_facet(reg)))
+        return self._view.enabled(reg, name)
+
+    def _field_diff(self, reg: int, other: Traced) -> list[str]:
+        self._reads.update(("kernel", value_facet(reg)))
+        other._reads.add(value_facet(reg))
+        return self._view.field_diff(reg, other._view)
+
+
+def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldView]:
+    """The host's ID fields with the role's stand-in locations (cached on the view, one dict per role)."""
+    cache: dict[str, dict[tuple[int, str], FieldView]] = view.__dict__.setdefault("_role_fields", {})
+    found = cache.get(role.name)
+    if found is None:
+        found = cache[role.name] = {
+            (f.register, f.name): replace(f, span=role.where(f.register)) for f in view.id_fields
+        }
+    return found
+
+
+def traced_pair(src: HostView, dst: HostView) -> tuple[Traced, Traced, set[str], set[str]]:
+    """Role-named, recording stand-ins for a pair, and the two sets their reads go to."""
+    src_reads: set[str] = set()
+    dst_reads: set[str] = set()
+    return Traced(src, SRC_ROLE, src_reads), Traced(dst, DST_ROLE, dst_reads), src_reads, dst_reads
+

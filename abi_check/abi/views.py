@@ -1,0 +1,393 @@
+"""What a rule sees of a host: typed, read-only views over its effective ABI, and nothing else.
+
+Every attribute a rule may read is declared in ``ATTRS`` with its type; the rule compiler checks names against
+these tables and the evaluator refuses anything not declared, so a rule cannot reach Python internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from abi_check.abi.effective import EffectiveAbi
+from abi_check.errors import Span
+from abi_check.spec import registers as regs
+from abi_check.spec.model import Cpu, IdField
+
+ATTRS: dict[str, dict[str, str]] = {
+    "Host": {
+        "name": "str",
+        "kernel": "Kernel",
+        "vmm": "Vmm",
+        "cpu": "Cpu",
+        "vcpus": "int",
+        "listed": "set[Reg]",
+        "saved": "set[Reg]",
+        "explicit": "set[Reg]",
+        "bitmaps": "set[Reg]",
+        "workarounds": "set[Reg]",
+        "vm_scoped": "set[Reg]",
+        "features": "set[str]",
+        "psci": "int",
+        "psci_versions": "set[int]",
+        "bits": "list[Bit]",
+        "id_fields": "list[Field]",
+        "id_registers": "set[Reg]",
+        "id_writable": "bool",
+        "imp_id_writable": "bool",
+        "targets": "list[Cpu]",
+        "target_names": "set[str]",
+        "span": "Span",
+        # methods
+        "value": "fn:int",
+        "level": "fn:int",
+        "default": "fn:int",
+        "where": "fn:Span",
+        "knows_bit": "fn:bool",
+        "enabled": "fn:bool",
+        "describes": "fn:bool",
+        "field": "fn:Field",
+        "writable": "fn:bool",
+        "invariant": "fn:bool",
+        "restore": "fn:str",
+        "limit": "fn:int",
+        "bit_names": "fn:list[str]",
+        "field_diff": "fn:list[str]",
+    },
+    "Kernel": {
+        "name": "str",
+        "version": "str",
+        "capabilities": "set[str]",
+        "psci_default": "int",
+        "span": "Span",
+        "has": "fn:bool",
+    },
+    "Vmm": {
+        "name": "str",
+        "product": "str",
+        "version": "str",
+        "hidden": "set[Reg]",
+        "safe_missing": "set[Reg]",
+        "unknown_incoming": "str",
+        "missing_incoming": "str",
+        "count_check": "bool",
+        "max_registers": "int",
+        "memory": "Memory",
+        "span": "Span",
+    },
+    "Memory": {
+        "slot_changes": "bool",
+        "quiesces": "bool",
+        "harvests": "bool",
+        "tracking": "str",
+        "span": "Span",
+    },
+    "Cpu": {"name": "str", "midr": "int", "errata": "list[str]", "span": "Span"},
+    "Bit": {
+        "register": "Reg",
+        "name": "str",
+        "index": "int",
+        "enabled": "bool",
+        "default": "bool",
+        "span": "Span",
+    },
+    "Field": {
+        "register": "Reg",
+        "name": "str",
+        "value": "int",
+        "safety": "str",
+        "signed": "bool",
+        "writable": "bool",
+        "span": "Span",
+    },
+}
+
+
+class Reg(int):
+    """A register id that prints as its symbolic name."""
+
+    def __str__(self) -> str:
+        return regs.register_name(int(self))
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True, slots=True)
+class BitView:
+    TYPE = "Bit"
+    register: Reg
+    name: str
+    index: int
+    enabled: bool
+    default: bool
+    span: Span
+
+    def __str__(self) -> str:
+        return f"{self.register}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldView:
+    TYPE = "Field"
+    register: Reg
+    name: str
+    value: int
+    safety: str
+    signed: bool
+    writable: bool
+    span: Span
+    layout: IdField
+
+    def __str__(self) -> str:
+        return f"{self.register}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CpuView:
+    TYPE = "Cpu"
+    name: str
+    midr: int
+    errata: list[str]
+    span: Span
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class KernelView:
+    TYPE = "Kernel"
+    name: str
+    version: str
+    capabilities: frozenset[str]
+    psci_default: int | None
+    span: Span
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryView:
+    TYPE = "Memory"
+    slot_changes: bool
+    quiesces: bool
+    harvests: bool
+    tracking: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class VmmView:
+    TYPE = "Vmm"
+    name: str
+    product: str
+    version: str
+    hidden: frozenset[Reg]
+    safe_missing: frozenset[Reg]
+    unknown_incoming: str
+    missing_incoming: str
+    count_check: bool
+    max_registers: int
+    memory: MemoryView
+    span: Span
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def cpu_view(cpu: Cpu) -> CpuView:
+    return CpuView(cpu.info.name, cpu.value(regs.register_id("MIDR_EL1")), list(cpu.errata), cpu.info.span)
+
+
+class HostView:
+    """A host as rules see it. Built once per host and shared by every pair it is part of."""
+
+    TYPE = "Host"
+
+    def __init__(self, abi: EffectiveAbi) -> None:
+        self.abi = abi
+        host = abi.host
+        self.name = host.info.name
+        self.span = host.info.span
+        self.vcpus = host.vcpus
+        kernel, vmm = host.kernel, host.vmm
+        self.kernel = KernelView(
+            kernel.info.name,
+            kernel.version,
+            frozenset(kernel.capabilities),
+            kernel.psci.default if kernel.psci else None,
+            kernel.info.span,
+        )
+        mem = vmm.memory
+        self.vmm = VmmView(
+            vmm.info.name,
+            vmm.product,
+            vmm.version,
+            frozenset(Reg(r) for r in vmm.migration.hidden),
+            frozenset(Reg(r) for r in vmm.migration.safe_missing),
+            vmm.migration.unknown_incoming.value,
+            vmm.migration.missing_incoming.value,
+            vmm.migration.count_check,
+            vmm.migration.max_registers or 0,
+            MemoryView(
+                mem.slot_changes_during_dirty_log,
+                mem.quiesces_vcpus,
+                mem.harvests_before_delete,
+                mem.dirty_tracking.value,
+                mem.span,
+            ),
+            vmm.info.span,
+        )
+        self.cpu = cpu_view(host.cpu)
+        self.listed = frozenset(Reg(r) for r in abi.listed)
+        self.saved = frozenset(Reg(r) for r in abi.saved)
+        self.explicit = frozenset(Reg(r) for r in abi.explicit)
+        self.bitmaps = frozenset(Reg(r) for r in kernel.bitmaps)
+        self.workarounds = frozenset(Reg(r) for r in kernel.workarounds)
+        self.features = abi.vcpu_features
+        self.psci = abi.value(regs.register_id("PSCI_VERSION"))
+        self.psci_versions = abi.psci_implemented
+        self.id_writable = abi.id_writable
+        self.imp_id_writable = abi.imp_id_writable
+        self.targets = [cpu_view(c) for c in abi.targets]
+        self.target_names = frozenset(c.info.name for c in abi.targets)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def vm_scoped(self) -> frozenset[Reg]:
+        """Registers that hold per-VM state although KVM exposes them per vCPU."""
+        scoped = set(self.bitmaps) | ({Reg(regs.register_id("PSCI_VERSION"))} if self.abi.kernel.psci else set())
+        if self.id_writable:  # kvm->arch.id_regs since 6.7 (is_vm_ftr_id_reg)
+            scoped |= {Reg(r) for r in self.abi.listed if regs.is_id_register(r)}
+            ctr = regs.register_id("CTR_EL0")
+            if ctr in self.abi.listed and not self.invariant(ctr):
+                scoped.add(Reg(ctr))
+        if self.abi.kernel.has_capability("ARM_WRITABLE_IMP_ID_REGS"):
+            scoped |= {Reg(regs.register_id(n)) for n in regs.IMPLEMENTATION_ID}
+        return frozenset(scoped & self.saved)
+
+    @cached_property
+    def bits(self) -> list[BitView]:
+        out = []
+        for reg, bitmap in self.abi.kernel.bitmaps.items():
+            value = self.abi.value(reg)
+            for bit in bitmap.bits:
+                out.append(BitView(Reg(reg), bit.name, bit.index, bool(value >> bit.index & 1), bit.default, bit.span))
+        return out
+
+    @cached_property
+    def id_fields(self) -> list[FieldView]:
+        out = []
+        for reg, layout in self.abi.kernel.id_registers.items():
+            if reg not in self.abi.host.cpu.registers:
+                continue  # the CPU spec does not describe this register: nothing to compare
+            value = self.abi.value(reg)
+            span = self.abi.values[reg].span
+            for field in layout.fields:
+                out.append(
+                    FieldView(
+                        Reg(reg),
+                        field.name,
+                        field.get(value),
+                        field.safety.value,
+                        field.signed,
+                        field.writable and self.id_writable,
+                        span,
+                        field,
+                    )
+                )
+        return out
+
+    @cached_property
+    def id_registers(self) -> frozenset[Reg]:
+        """ID registers (op0=3, op1=0, CRn=0, CRm=1..7) whose values the CPU spec gives."""
+        return frozenset(Reg(r) for r in self.abi.host.cpu.registers if regs.is_id_register(r))
+
+    def value(self, reg: int) -> int:
+        return self.abi.value(reg)
+
+    def field_diff(self, reg: int, other: HostView) -> list[str]:
+        """Names of the fields of ``reg`` whose guest values differ between this host and ``other``."""
+        layout = self.abi.kernel.id_registers.get(reg)
+        if layout is None:
+            return []
+        mine, theirs = self.value(reg), other.value(reg)
+        return [f.name for f in layout.fields if f.get(mine) != f.get(theirs)]
+
+    def level(self, reg: int) -> int:
+        found = self.abi.host_levels.get(reg)
+        return found.value if found is not None else 0
+
+    def default(self, reg: int) -> int | None:
+        bitmap = self.abi.kernel.bitmaps.get(reg)
+        if bitmap is not None:
+            return bitmap.default_mask
+        if reg == regs.register_id("PSCI_VERSION") and self.abi.kernel.psci is not None:
+            return self.abi.kernel.psci.default
+        return None
+
+    def where(self, reg: int) -> Span:
+        found = self.abi.values.get(reg)
+        if found is not None:
+            return found.span
+        return self.abi.listed.get(reg, self.span)
+
+    def knows_bit(self, bit: BitView) -> bool:
+        bitmap = self.abi.kernel.bitmaps.get(bit.register)
+        return bitmap is not None and bitmap.bit(bit.name) is not None
+
+    def enabled(self, reg: int, name: str) -> bool:
+        bitmap = self.abi.kernel.bitmaps.get(reg)
+        found = bitmap.bit(name) if bitmap is not None else None
+        return found is not None and bool(self.value(reg) >> found.index & 1)
+
+    def describes(self, reg: int) -> bool:
+        return reg in self.abi.host.cpu.registers or regs.is_firmware(reg) or regs.is_bitmap(reg)
+
+    @cached_property
+    def _fields_by_name(self) -> dict[tuple[int, str], FieldView]:
+        return {(f.register, f.name): f for f in self.id_fields}
+
+    def field(self, other: FieldView) -> FieldView | None:
+        return self._fields_by_name.get((other.register, other.name))
+
+    def writable(self, other: FieldView) -> bool:
+        mine = self.field(other)
+        return mine is not None and mine.writable
+
+    def restore(self, reg: int) -> str:
+        """How this host's kernel judges a restored WORKAROUND value."""
+        wa = self.abi.kernel.workarounds.get(reg)
+        return wa.restore if wa is not None else ""
+
+    def limit(self, other: FieldView) -> int:
+        """This host's own value of a field (what KVM checks a restored value against), VMM overrides aside."""
+        layout = self.abi.kernel.id_registers.get(other.register)
+        found = layout.field(other.name) if layout is not None else None
+        if found is None or other.register not in self.abi.id_limits:
+            return other.value
+        return found.get(self.abi.id_limits[other.register])
+
+    def invariant(self, reg: int) -> bool:
+        entry = self.abi.kernel.registers.get(reg)
+        return entry is not None and entry.invariant
+
+    def bit_names(self, reg: int, mask: int) -> list[str]:
+        bitmap = self.abi.kernel.bitmaps.get(reg)
+        names = []
+        for index in range(64):
+            if mask >> index & 1:
+                bit = bitmap.bit_at(index) if bitmap is not None else None
+                names.append(bit.name if bit is not None else f"bit{index}")
+        return names
+
+
+def field_safe(field: FieldView, value: int, limit: int) -> bool:
+    """arm64_check_features(): may a guest value be presented on a host whose limit is ``limit``?"""
+    return field.layout.accepts(value, limit)

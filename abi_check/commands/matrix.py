@@ -1,0 +1,76 @@
+"""``abi-check matrix``: the verdict of every directional pair of a set of hosts, migration domains, reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from abi_check.config.settings import Settings
+from abi_check.exitcodes import ExitCode
+from abi_check.matrix.domains import find_domains
+from abi_check.matrix.grid import Matrix, build_matrix
+from abi_check.report.emit import emit
+from abi_check.report.formats import RESULT_FORMATS, MatrixFormat, matrix_reporter
+from abi_check.report.matrix_report import FINDINGS_HOST_LIMIT, MatrixReport
+from abi_check.report.output import write_chunks
+from abi_check.report.progress import ProgressBar
+from abi_check.resources import catalogue_dir
+from abi_check.spec.hosts import load_hosts
+from abi_check.spec.loader import display_path
+from abi_check.verdict.result import FailOn, PairResult, Result
+
+
+def run_matrix(
+    specs: Sequence[Path],
+    *,
+    fmt: MatrixFormat,
+    settings: Settings,
+    output: Path | None,
+    jobs: int,
+    findings: bool | None,
+) -> int:
+    paths = list(specs) or [catalogue_dir() / "hosts"]
+    hosts = load_hosts(paths, settings.roots)
+    with ProgressBar("evaluating rules") as progress:
+        matrix = build_matrix(hosts, settings.rules, jobs, progress, settings.policy.severity)
+    inputs = tuple(display_path(p) for p in paths)
+    if fmt in RESULT_FORMATS:
+        return emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)
+    domains, separations = find_domains(matrix, settings.fail_on)
+    with_findings = findings if findings is not None else len(hosts) <= FINDINGS_HOST_LIMIT
+    report = MatrixReport(matrix, domains, separations, settings.fail_on, inputs, with_findings)
+    color = fmt is MatrixFormat.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    write_chunks(matrix_reporter(fmt)(report, color), output)
+    return exit_code(report)
+
+
+def _as_result(matrix: Matrix, inputs: tuple[str, ...], settings: Settings) -> Result:
+    """Every host pair with its findings, for the formats pair and gate share (SARIF, JUnit, GitHub)."""
+    n = len(matrix.hosts)
+    names = [h.name for h in matrix.hosts]
+    pairs = tuple(
+        PairResult(names[a], names[b], tuple(matrix.findings(a, b))) for a in range(n) for b in range(n)
+    )
+    rules = settings.rules
+    return Result(
+        "matrix", pairs, inputs, tuple(rules.ids()), fail_on=settings.fail_on, rule_docs=settings.policy.docs(rules)
+    )
+
+
+def exit_code(report: MatrixReport) -> int:
+    """PRODUCT.md over every cell, as for a pair: 8 a pair fails, 4 a guest ABI change (or notes at --fail-on
+    note), combined; 1 when a rule crashed, whatever the threshold."""
+    code = 0
+    matrix = report.matrix
+    rank = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2, FailOn.NEVER: -1}[report.fail_on]
+    for outcome in matrix.outcomes():
+        errors, warnings, notes = outcome.counts
+        if outcome.crashes:
+            code |= ExitCode.TOOL_FAILURE
+        if errors - outcome.crashes and rank >= 0:
+            code |= ExitCode.MIGRATION_FAILS
+        if (warnings and rank >= 1) or (notes and rank >= 2):
+            code |= ExitCode.ABI_CHANGE
+    return code

@@ -1,1 +1,0 @@
-"""The declarative rule language: a lark grammar, compiled once into Python closures."""

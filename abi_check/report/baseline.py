@@ -1,0 +1,115 @@
+"""The baseline report: the reconciled set, its configuration, the other sets, and why each other host is out."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from abi_check.report.formats import Format, reporter
+
+if TYPE_CHECKING:
+    from abi_check.commands.baseline.command import BaselineReport
+
+
+def render(report: BaselineReport, fmt: Format, color: bool = False) -> str:
+    """Text and Markdown have their own layout; JSON and any later format get the common result shape, with the
+    baseline under the key ``baseline``."""
+    if fmt is Format.TEXT:
+        return text(report, color)
+    if fmt is Format.MARKDOWN:
+        return markdown(report)
+    result = replace(report.result, extra={**report.result.extra, "baseline": report.to_data()})
+    return reporter(fmt)(result, color)
+
+
+def _summary(report: BaselineReport) -> str:
+    total = len(report.members) + len(report.excluded)
+    return f"{len(report.members)} of {total} host(s) can share one configuration"
+
+
+def text(report: BaselineReport, color: bool = False) -> str:
+    from rich.console import Console
+    from rich.markup import escape
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False, soft_wrap=True)
+    out = console.print
+    out(f"[bold]baseline[/]: {_summary(report)}")
+    out(f"  set: {escape(', '.join(report.members))}")
+    out("  configuration (written into every VMM of the set):")
+    for what, value in report.configuration or (("nothing to change", ""),):
+        out(f"    {escape(what):<28} {escape(value)}")
+    if report.levels:
+        shown = ", ".join(f"{w} {v}" for w, v in report.levels)
+        out(f"  host-determined, equal on every host of the set: {escape(shown)}")
+    b, a = report.before, report.after
+    out(f"  checked: {a['compatible']} pair(s) compatible with the baseline, {a['abi-change']} ABI change, "
+        f"{a['fails']} fail (without it: {b['compatible']} compatible, {b['abi-change']} ABI change, "
+        f"{b['fails']} fail)")
+    if report.output_dir is not None:
+        out(f"  written to {escape(report.output_dir)}: {escape(', '.join(p for p, _ in report.files))}")
+    out(f"  check with: {escape(' && '.join(report.check))}")
+    for note in report.notes:
+        out(f"  note: {escape(note)}")
+    if report.other_sets:
+        out("[bold]other sets that can be reconciled[/] (run baseline over one of them):")
+        for hosts in report.other_sets:
+            out(f"  {len(hosts)}: {escape(', '.join(hosts))}")
+    if report.excluded:
+        out("[bold]not reconciled with the set[/]:")
+    for excluded in report.excluded:
+        out(f"  [bold]{escape(excluded.host)}[/]")
+        for o in excluded.obstacles:
+            style = "bold red" if o.severity == "error" else "yellow"
+            out(f"    [{style}]{o.severity}[/] [bold]{escape(o.rule)}[/] with {escape(_with(report, o.members))}")
+            out(f"      why: {escape(o.reason)}")
+            out(f"      e.g. {escape(o.example)}")
+    if report.output_dir is None:
+        for path, body in report.files:
+            out(f"--- {escape(path)}")
+            out(escape(body.rstrip("\n")))
+    return buffer.getvalue()
+
+
+def _with(report: BaselineReport, members: tuple[str, ...]) -> str:
+    if len(members) == len(report.members) > 1:
+        return f"every host of the set ({len(members)})"
+    return ", ".join(members)
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown(report: BaselineReport) -> str:
+    b, a = report.before, report.after
+    lines = [
+        f"### abi-check baseline: {_summary(report)}",
+        "",
+        f"**Set:** {', '.join(f'`{m}`' for m in report.members)}",
+        "",
+        "| configuration | value |",
+        "|---|---|",
+        *(f"| `{_cell(w)}` | {_cell(v)} |" for w, v in report.configuration),
+        *(f"| `{_cell(w)}` (host-determined) | {_cell(v)} |" for w, v in report.levels),
+        "",
+        f"With the baseline: {a['compatible']} compatible, {a['abi-change']} ABI change, {a['fails']} fail "
+        f"(without it: {b['compatible']} compatible, {b['abi-change']} ABI change, {b['fails']} fail).",
+        "",
+        *(f"- note: {_cell(n)}" for n in report.notes),
+    ]
+    if report.other_sets:
+        lines += ["", "#### Other sets that can be reconciled", ""]
+        lines += [f"- {len(s)}: {', '.join(f'`{h}`' for h in s)}" for s in report.other_sets]
+    if report.excluded:
+        lines += ["", "#### Not reconciled with the set", "", "| host | rule | with | why |", "|---|---|---|---|"]
+        for e in report.excluded:
+            for o in e.obstacles:
+                lines.append(f"| `{_cell(e.host)}` | {o.severity} `{o.rule}` | {_cell(_with(report, o.members))} | "
+                             f"{_cell(o.reason)} |")
+    lines += ["", "Check with: " + " && ".join(f"`{c}`" for c in report.check)]
+    if report.output_dir is None:
+        for path, body in report.files:
+            lines += ["", f"`{path}`", "", "```yaml", body.rstrip("\n"), "```"]
+    return "\n".join(lines) + "\n"

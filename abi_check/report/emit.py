@@ -1,0 +1,18 @@
+"""The end of every checking command: render the result in the chosen format, write it, return the exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from abi_check.report.formats import Format, reporter
+from abi_check.report.output import write_output
+from abi_check.verdict.result import Result, exit_code
+
+
+def emit(result: Result, fmt: Format, output: Path | None) -> int:
+    """Waived findings never count; a crashed rule always sets bit 1, whatever the format or threshold."""
+    color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    write_output(reporter(fmt)(result, color), output)  # a file that cannot be written is an input error
+    return exit_code(result.findings, result.fail_on)

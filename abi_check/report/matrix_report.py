@@ -1,0 +1,112 @@
+"""What every matrix report is made from: the matrix, its domains, and how the run was asked for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from abi_check import __version__
+from abi_check.matrix.domains import Domain, Separation
+from abi_check.matrix.grid import Matrix, Outcome
+from abi_check.verdict.findings import Finding
+from abi_check.verdict.result import FailOn
+
+SCHEMA_ID = "https://abi-check.dev/schema/matrix-v1.json"
+# Findings are made per cell on demand; by default only for sets small enough to read them all.
+FINDINGS_HOST_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixReport:
+    matrix: Matrix
+    domains: list[Domain]
+    separations: list[Separation]
+    fail_on: FailOn
+    inputs: tuple[str, ...]
+    with_findings: bool
+    version: str = __version__
+
+    @property
+    def names(self) -> list[str]:
+        return [h.name for h in self.matrix.hosts]
+
+    def cells(self) -> Iterator[tuple[int, int, Outcome]]:
+        """Every host pair (source, destination, outcome), row by row."""
+        n = len(self.matrix.hosts)
+        for a in range(n):
+            for b in range(n):
+                yield a, b, self.matrix.outcome(a, b)
+
+    def findings(self, a: int, b: int) -> list[Finding]:
+        return self.matrix.findings(a, b) if self.with_findings else []
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "hosts": len(self.matrix.hosts),
+            "abis": len(self.matrix.abis),
+            "cells": len(self.matrix.hosts) ** 2,
+            **self.matrix.verdict_counts(),
+            "domains": len(self.domains),
+        }
+
+    def header(self) -> dict[str, object]:
+        """Everything but the cells (JSON, and the data of the HTML report)."""
+        m = self.matrix
+        return {
+            "$schema": SCHEMA_ID,
+            "tool": {"name": "abi-check", "version": self.version},
+            "command": "matrix",
+            "inputs": list(self.inputs),
+            "rules": list(m.rule_ids),
+            "fail_on": self.fail_on.value,
+            "summary": self.summary(),
+            "hosts": [{"name": h.name, "path": h.path, "abi": h.abi} for h in m.hosts],
+            "abis": [
+                {
+                    "id": abi.index,
+                    "kernel": abi.kernel,
+                    "vmm": abi.vmm,
+                    "cpu": abi.cpu,
+                    "vcpus": abi.vcpus,
+                    "hosts": [m.hosts[h].name for h in abi.hosts],
+                }
+                for abi in m.abis
+            ],
+            "domains": [{"id": d.index, "hosts": [m.hosts[h].name for h in d.hosts]} for d in self.domains],
+            "separations": [
+                {
+                    "domains": [s.a, s.b],
+                    "rule": s.rule,
+                    "pairs": s.pairs,
+                    "total": s.total,
+                    "example": {"source": m.hosts[s.example[0]].name, "destination": m.hosts[s.example[1]].name},
+                    "rules": dict(s.rules),
+                }
+                for s in self.separations
+            ],
+        }
+
+    def cell_data(self, a: int, b: int, outcome: Outcome) -> dict[str, object]:
+        hosts = self.matrix.hosts
+        errors, warnings, notes = outcome.counts
+        data: dict[str, object] = {
+            "source": hosts[a].name,
+            "destination": hosts[b].name,
+            "verdict": outcome.verdict,
+            "counts": {"error": errors, "warning": warnings, "note": notes},
+            "rules": list(outcome.rules),
+        }
+        if self.with_findings:
+            data["findings"] = [f.to_dict() for f in self.findings(a, b)]
+        return data
+
+    def json_chunks(self) -> Iterator[str]:
+        """The JSON document, a cell per line, without holding every cell in memory."""
+        head = json.dumps(self.header(), indent=1)
+        yield head[:-2] + ',\n "cells": ['
+        first = True
+        for a, b, outcome in self.cells():
+            yield ("\n  " if first else ",\n  ") + json.dumps(self.cell_data(a, b, outcome), separators=(",", ":"))
+            first = False
+        yield "\n ]\n}\n"

@@ -1,0 +1,535 @@
+"""Rule syntax trees to Python closures, with names and attributes checked against the view tables."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from abi_check.abi.views import ATTRS, FieldView, HostView, Reg, field_safe
+from abi_check.errors import RuleError, Span
+from abi_check.rules.parser import parse, unquote
+from abi_check.spec import registers as regs
+from abi_check.spec.build import level_name, level_table, psci_str
+from abi_check.verdict.findings import Severity
+
+# Lark trees and tokens: shapes fixed by grammars/rule.lark, walked dynamically.
+LarkNode = Any
+Env = dict[str, Any]
+Fn = Callable[[Env], Any]
+META_ORDER = ("name", "summary", "severity", "category", "reference")
+REQUIRED_META = META_ORDER
+
+
+class RuleRuntimeError(Exception):
+    """A rule asked for something a view does not offer at run time."""
+
+
+def _join(values: Iterable[Any]) -> str:
+    items = list(values)
+    if isinstance(values, set | frozenset):
+        items = sorted(items, key=_sort_key)
+    return ", ".join(_text(v) for v in items) or "none"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, set | frozenset | list | tuple):
+        return _join(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    if isinstance(value, int | str):
+        return (type(value).__name__ if not isinstance(value, int) else "int", value)
+    return ("view", str(value))
+
+
+def _psci(value: Any) -> str:
+    if isinstance(value, set | frozenset | list | tuple):
+        return ", ".join(psci_str(v) for v in sorted(value))
+    return psci_str(value)
+
+
+def _level_value(reg: int, name: str) -> int:
+    table = level_table(reg)
+    if name not in table:
+        raise RuleRuntimeError(f"{name!r} is not a level of {regs.register_name(reg)}")
+    return table[name]
+
+
+# name -> (function, return type, number of arguments or None for any)
+BUILTINS: dict[str, tuple[Callable[..., Any], str, int | None]] = {
+    "len": (len, "int", 1),
+    "hex": (lambda v: f"{v:#x}", "str", 1),
+    "psci": (_psci, "str", 1),
+    "level": (level_name, "str", 2),
+    "level_value": (_level_value, "int", 2),
+    "safe": (field_safe, "bool", 3),
+    "join": (_join, "str", 1),
+    "str": (_text, "str", 1),
+    "min": (min, "int", None),
+    "max": (max, "int", None),
+    "sorted": (lambda v: sorted(v, key=_sort_key), "list[any]", 1),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    id: str
+    name: str
+    summary: str
+    severity: Severity
+    category: str
+    reference: str
+    description: str
+    example: str
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    message: str
+    fix: str
+    span: Span | None
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    meta: RuleMeta
+    run: Callable[[HostView, HostView], Iterator[Hit]]
+
+
+def element_type(kind: str) -> str:
+    match = re.match(r"^(set|list)\[(.+)\]$", kind)
+    return match.group(2) if match else "any"
+
+
+def get_attr(obj: Any, name: str) -> Any:
+    kind = getattr(obj, "TYPE", None)
+    if kind is None or name not in ATTRS.get(kind, {}):
+        raise RuleRuntimeError(f"{type(obj).__name__} has no attribute {name!r} for rules")
+    return getattr(obj, name)
+
+
+class Compiler:
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+        # Template expressions are parsed on their own; this places their nodes back in the file.
+        self.offset = (0, 0)
+        # A host is used only through its attributes (and printed by name in templates): what a rule reads
+        # of a host is then always one of the declared facets, which lets the matrix share results.
+        self.host_ok = False
+        self.in_template = False
+
+    def span(self, item: LarkNode) -> Span:
+        meta = getattr(item, "meta", None)
+        if meta is not None and not getattr(meta, "empty", True) and meta.line:
+            line, col = meta.line, meta.column
+        else:
+            line, col = getattr(item, "line", 1) or 1, getattr(item, "column", 1) or 1
+        return Span(self.path, line + self.offset[0], col + (self.offset[1] if line == 1 else 0))
+
+    def error(self, item: LarkNode, message: str, hint: str | None = None) -> RuleError:
+        return RuleError(self.span(item), message, hint)
+
+    # -- rule structure ------------------------------------------------------------------------
+
+    def compile(self, expected_id: str) -> CompiledRule:
+        tree: LarkNode = parse(self.text, self.path)
+        rule_id_token, *rest = tree.children
+        rule_id = str(rule_id_token)
+        if rule_id != expected_id:
+            raise self.error(
+                rule_id_token,
+                f"rule id '{rule_id}' differs from the file name '{expected_id}'",
+                f"rename the file to {rule_id}.rule or the rule to {expected_id}",
+            )
+        meta: dict[str, str] = {}
+        seen: list[str] = []
+        lets: list[LarkNode] = []
+        check: LarkNode | None = None
+        for child in rest:
+            if child.data in ("meta_text", "meta_severity", "meta_category"):
+                key = (
+                    "severity"
+                    if child.data == "meta_severity"
+                    else ("category" if child.data == "meta_category" else str(child.children[0]))
+                )
+                value = child.children[-1]
+                if key in meta:
+                    raise self.error(child, f"'{key}' is given twice")
+                meta[key] = unquote(str(value)) if str(value).startswith(('"', "'")) else str(value)
+                seen.append(key)
+            elif child.data == "let":
+                lets.append(child)
+            else:
+                check = child
+        for key in REQUIRED_META:
+            if key not in meta:
+                raise self.error(
+                    rule_id_token,
+                    f"rule {rule_id} lacks '{key}'",
+                    f"metadata comes first, in this order: {', '.join(META_ORDER)}",
+                )
+        order = [k for k in seen if k in META_ORDER]
+        if order != list(META_ORDER):
+            raise self.error(
+                rule_id_token, "metadata is out of order", f"write it in this order: {', '.join(META_ORDER)}"
+            )
+        info = RuleMeta(
+            id=rule_id,
+            name=meta["name"],
+            summary=meta["summary"],
+            severity=Severity(meta["severity"]),
+            category=meta["category"],
+            reference=meta["reference"],
+            description=meta.get("description", ""),
+            example=meta.get("example", ""),
+            path=self.path,
+            span=self.span(rule_id_token),
+        )
+        assert check is not None
+        return CompiledRule(info, self.compile_check(lets, check))
+
+    def compile_check(
+        self, lets: list[LarkNode], check: LarkNode
+    ) -> Callable[[HostView, HostView], Iterator[Hit]]:
+        scope: dict[str, str] = {"src": "Host", "dst": "Host"}
+        compiled_lets: list[tuple[str, Fn]] = []
+        for let in lets:
+            name = str(let.children[0])
+            if name in scope:
+                raise self.error(let, f"'{name}' is already defined")
+            fn, kind = self.expr(let.children[1], scope)
+            scope[name] = kind
+            compiled_lets.append((name, fn))
+        bindings: list[tuple[str, Fn]] = []
+        cond: Fn | None = None
+        report: Fn | None = None
+        fix: Fn = lambda env: ""  # noqa: E731
+        at: Fn | None = None
+        for part in check.children:
+            if hasattr(part, "data") and part.data == "for_clause":
+                for binding in part.children:
+                    name = str(binding.children[0])
+                    if name in scope:
+                        raise self.error(binding, f"'{name}' is already defined")
+                    fn, kind = self.expr(binding.children[1], scope)
+                    scope[name] = element_type(kind)
+                    bindings.append((name, fn))
+            elif hasattr(part, "data") and part.data == "when_clause":
+                cond, _ = self.expr(part.children[0], scope)
+            elif hasattr(part, "data") and part.data == "fix_clause":
+                fix = self.template(part.children[0], scope)
+            elif hasattr(part, "data") and part.data == "at_clause":
+                at, _ = self.host_expr(part.children[0], scope)
+            else:
+                report = self.template(part, scope)
+        assert report is not None
+        final_report, final_fix, final_cond, final_at = report, fix, cond, at
+        subject_var = bindings[0][0] if bindings else None
+
+        def run(src: HostView, dst: HostView) -> Iterator[Hit]:
+            env: Env = {"src": src, "dst": dst}
+            for name, fn in compiled_lets:
+                env[name] = fn(env)
+            for bound in _product(bindings, env):
+                if final_cond is None or final_cond(bound):
+                    where = final_at(bound) if final_at is not None else None
+                    span = where if isinstance(where, Span) else getattr(where, "span", None)
+                    subject = _text(bound[subject_var]) if subject_var else ""
+                    yield Hit(final_report(bound), final_fix(bound), span, subject)
+
+        return run
+
+    # -- templates ------------------------------------------------------------------------------
+
+    def template(self, token: LarkNode, scope: dict[str, str]) -> Fn:
+        raw = str(token)
+        body = unquote(raw)
+        quote = 3 if raw.startswith('"""') else 1
+        parts: list[Fn] = []
+        pos = 0
+        for match in re.finditer(r"\{\{|\}\}|\{([^{}]*)\}", body):
+            literal = body[pos : match.start()]
+            parts.append(_const(literal))
+            pos = match.end()
+            if match.group(0) in ("{{", "}}"):
+                brace = match.group(0)[0]
+                parts.append(_const(brace))
+                continue
+            before = body[: match.start(1)]
+            line = token.line + before.count("\n") - 1 if token.line else 0
+            col = token.column + quote + len(before) if "\n" not in before else len(before.rsplit("\n", 1)[1]) + 1
+            tree = parse(match.group(1), self.path, start="expr", offset=(line, col - 1))
+            self.offset = (line, col - 1)
+            self.in_template = True
+            try:
+                fn, _ = self.host_expr(tree, scope)
+            finally:
+                self.offset = (0, 0)
+                self.in_template = False
+            parts.append(_formatted(fn))
+        tail = body[pos:]
+        parts.append(_const(tail))
+        return lambda env: "".join(p(env) for p in parts)
+
+    # -- expressions ----------------------------------------------------------------------------
+
+    def expr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        if not hasattr(tree, "data"):
+            raise self.error(tree, f"unexpected {tree!s}")
+        while tree.data in ("or_", "and_") and len(tree.children) == 1:
+            tree = tree.children[0]  # the grammar wraps single operands; see through them
+        if tree.data != "var":
+            self.host_ok = False  # only a bare name can be a host; anything around it must not be
+        handler = getattr(self, f"x_{tree.data.rstrip('_')}", None)
+        if handler is None:
+            raise self.error(tree, f"unsupported expression {tree.data}")
+        result: tuple[Fn, str] = handler(tree, scope)
+        return result
+
+    def host_expr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        """An expression that may be a bare host (the object of an attribute, ``at src``, ``{src}``)."""
+        self.host_ok = True
+        try:
+            return self.expr(tree, scope)
+        finally:
+            self.host_ok = False
+
+    def x_number(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        value = int(str(tree.children[0]), 0)
+        return (lambda env: value), "int"
+
+    def x_string(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        value = unquote(str(tree.children[0]))
+        return (lambda env: value), "str"
+
+    def x_true(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        return (lambda env: True), "bool"
+
+    def x_false(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        return (lambda env: False), "bool"
+
+    def x_none(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        return (lambda env: None), "any"
+
+    def x_var(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        name = str(tree.children[0])
+        if name in scope:
+            allowed, self.host_ok = self.host_ok, False
+            if scope[name] == "Host" and not allowed:
+                raise self.error(
+                    tree,
+                    f"'{name}' is a host: use one of its attributes here",
+                    f"for example {name}.kernel, {name}.listed or {name}.value(r); '{{{name}}}' prints its name",
+                )
+            return (lambda env: env[name]), scope[name]
+        self.host_ok = False
+        if name.isupper() or name[:1].isupper():
+            try:
+                reg = Reg(regs.register_id(name))
+            except regs.UnknownRegister as exc:
+                hint = f"did you mean '{exc.suggestion}'?" if exc.suggestion else None
+                raise self.error(tree, f"unknown register '{name}'", hint) from None
+            return (lambda env: reg), "Reg"
+        close = difflib.get_close_matches(name, [*scope, *BUILTINS], n=1)
+        raise self.error(
+            tree,
+            f"unknown name '{name}'",
+            f"did you mean '{close[0]}'?" if close else f"names in scope: {', '.join(scope)}",
+        )
+
+    def _attr_type(self, tree: LarkNode, kind: str, name: str, method: bool) -> str:
+        if kind not in ATTRS:
+            if kind in ("int", "str", "bool", "Reg") or kind.startswith(("set[", "list[")):
+                raise self.error(tree, f"a {kind} has no attribute '{name}'")
+            return "any"
+        table = ATTRS[kind]
+        if name not in table:
+            close = difflib.get_close_matches(name, list(table), n=1)
+            raise self.error(
+                tree,
+                f"{kind} has no attribute '{name}'",
+                f"did you mean '{close[0]}'?" if close else f"known: {', '.join(table)}",
+            )
+        found = table[name]
+        if found.startswith("fn:") and not method:
+            raise self.error(tree, f"{kind}.{name} is a function; call it: {name}(...)")
+        if method and not found.startswith("fn:"):
+            raise self.error(tree, f"{kind}.{name} is not a function; drop the parentheses")
+        return found.removeprefix("fn:")
+
+    def x_attr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        obj, kind = self.host_expr(tree.children[0], scope)
+        name = str(tree.children[1])
+        result = self._attr_type(tree, kind, name, method=False)
+        if kind == "Host" and name == "name" and not self.in_template:
+            raise self.error(
+                tree,
+                "a host's name is for messages only",
+                "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
+            )
+        return (lambda env: get_attr(obj(env), name)), result
+
+    def x_method(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        obj, kind = self.host_expr(tree.children[0], scope)
+        name = str(tree.children[1])
+        result = self._attr_type(tree, kind, name, method=True)
+        # Host methods may take the other host (src.field_diff(r, dst)).
+        arg = self.host_expr if kind == "Host" else self.expr
+        args = [arg(a, scope)[0] for a in tree.children[2:]]
+        return (lambda env: get_attr(obj(env), name)(*(a(env) for a in args))), result
+
+    def x_call(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        name = str(tree.children[0])
+        if name not in BUILTINS:
+            close = difflib.get_close_matches(name, list(BUILTINS), n=1)
+            raise self.error(
+                tree,
+                f"unknown function '{name}'",
+                f"did you mean '{close[0]}'?" if close else f"functions: {', '.join(BUILTINS)}",
+            )
+        fn, result, arity = BUILTINS[name]
+        args = [self.expr(a, scope)[0] for a in tree.children[1:]]
+        if arity is not None and len(args) != arity:
+            raise self.error(tree, f"{name}() takes {arity} argument(s), {len(args)} given")
+        return (lambda env: fn(*(a(env) for a in args))), result
+
+    def x_list(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        items = [self.expr(c, scope) for c in tree.children]
+        kinds = {k for _, k in items}
+        return (lambda env: [f(env) for f, _ in items]), f"list[{kinds.pop() if len(kinds) == 1 else 'any'}]"
+
+    def x_or(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        parts = [self.expr(c, scope) for c in tree.children]
+        if len(parts) == 1:
+            return parts[0]
+        fns = [f for f, _ in parts]
+        return (lambda env: any(f(env) for f in fns)), "bool"
+
+    def x_and(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        parts = [self.expr(c, scope) for c in tree.children]
+        if len(parts) == 1:
+            return parts[0]
+        fns = [f for f, _ in parts]
+        return (lambda env: all(f(env) for f in fns)), "bool"
+
+    def x_not(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        fn, _ = self.expr(tree.children[0], scope)
+        return (lambda env: not fn(env)), "bool"
+
+    def x_ternary(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        (yes, kind), (cond, _), (no, _) = (self.expr(c, scope) for c in tree.children)
+        return (lambda env: yes(env) if cond(env) else no(env)), kind
+
+    def x_compare(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        (left, _), op, (right, _) = (
+            self.expr(tree.children[0], scope),
+            str(tree.children[1]),
+            self.expr(tree.children[2], scope),
+        )
+        ops: dict[str, Callable[[Any, Any], bool]] = {
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
+        compare = ops[op]
+        return (lambda env: compare(left(env), right(env))), "bool"
+
+    def x_in(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        (item, _), (coll, _) = (self.expr(c, scope) for c in tree.children)
+        return (lambda env: item(env) in coll(env)), "bool"
+
+    def x_not_in(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        (item, _), (coll, _) = (self.expr(c, scope) for c in tree.children)
+        return (lambda env: item(env) not in coll(env)), "bool"
+
+    def x_binop(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        (left, lkind), op, (right, rkind) = (
+            self.expr(tree.children[0], scope),
+            str(tree.children[1]),
+            self.expr(tree.children[2], scope),
+        )
+        for side, side_kind in ((tree.children[0], lkind), (tree.children[2], rkind)):
+            if side_kind in ATTRS:
+                raise self.error(
+                    side,
+                    f"cannot use a {side_kind} with '{op}'",
+                    f"use one of its attributes, e.g. .name ({', '.join(list(ATTRS[side_kind])[:4])})",
+                )
+        kind = (
+            lkind
+            if lkind.startswith("set[")
+            else rkind
+            if rkind.startswith("set[")
+            else ("str" if "str" in (lkind, rkind) else "int")
+        )
+        if op == "*" or op == "//":
+            kind = "int"
+        ops: dict[str, Callable[[Any, Any], Any]] = {
+            "+": lambda a, b: a + b,
+            "-": lambda a, b: a - b,
+            "|": lambda a, b: a | b,
+            "&": lambda a, b: a & b,
+            "*": lambda a, b: a * b,
+            "//": lambda a, b: a // b,
+        }
+        apply = ops[op]
+        return (lambda env: apply(left(env), right(env))), kind
+
+    def x_quantified(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        quant, name_token, coll_tree, cond_tree = tree.children
+        name = str(name_token)
+        coll, kind = self.expr(coll_tree, scope)
+        cond, _ = self.expr(cond_tree, {**scope, name: element_type(kind)})
+
+        def items(env: Env) -> Iterator[bool]:
+            for value in coll(env):
+                yield bool(cond({**env, name: value}))
+
+        if str(quant) == "any":
+            return (lambda env: any(items(env))), "bool"
+        if str(quant) == "all":
+            return (lambda env: all(items(env))), "bool"
+        return (lambda env: sum(items(env))), "int"
+
+
+def _const(text: str) -> Fn:
+    return lambda env: text
+
+
+def _formatted(fn: Fn) -> Fn:
+    return lambda env: _text(fn(env))
+
+
+def _ordered(values: Any) -> Iterable[Any]:
+    if isinstance(values, set | frozenset):
+        return sorted(values, key=_sort_key)
+    return values  # type: ignore[no-any-return]
+
+
+def _product(bindings: list[tuple[str, Fn]], env: Env) -> Iterator[Env]:
+    if not bindings:
+        yield env
+        return
+    (name, coll), rest = bindings[0], bindings[1:]
+    for value in _ordered(coll(env)):
+        yield from _product(rest, {**env, name: value})
+
+
+def compile_rule(text: str, path: str, rule_id: str) -> CompiledRule:
+    return Compiler(text, path).compile(rule_id)
+
+
+__all__ = ["CompiledRule", "FieldView", "Hit", "RuleMeta", "RuleRuntimeError", "compile_rule"]

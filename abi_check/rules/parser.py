@@ -1,0 +1,143 @@
+"""The rule grammar, built once and lazily, and lark errors turned into located rule errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+from abi_check.errors import RuleError, Span
+from abi_check.resources import grammars_dir
+from abi_check.rules.cache import PickleCache, cache_dir, digest
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
+
+_READABLE = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "RULE_ID": "a rule id",
+    "SEVERITY": "error, warning or note",
+    "META_KEY": "a metadata key",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "an operator",
+    "MUL_OP": "an operator",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "EQUAL": "'='",
+    "$END": "the end of the file",
+    "QUANT": "any, all or count",
+}
+
+
+@cache
+def grammar_text() -> str:
+    return (grammars_dir() / "rule.lark").read_text(encoding="utf-8")
+
+
+@cache
+def grammar() -> Lark:
+    from lark import Lark
+
+    directory = cache_dir()
+    cached: str | bool = False
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            cached = str(directory / f"grammar-{digest(grammar_text())}.lark.cache")
+        except OSError:
+            cached = False
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, start=["start", "expr"],
+                maybe_placeholders=False, cache=cached)
+
+
+@cache
+def tree_cache() -> PickleCache:
+    """Parse trees of rule files and template expressions, as our own nodes, keyed by grammar and text."""
+    return PickleCache("rule-trees-v1.pickle")
+
+
+class Node:
+    """A parse-tree node: lark's shape (data, children, meta.line/column) without importing lark."""
+
+    __slots__ = ("children", "column", "data", "line")
+    empty = False
+
+    def __init__(self, data: str, children: list[Node | Tok], line: int, column: int) -> None:
+        self.data, self.children, self.line, self.column = data, children, line, column
+
+    @property
+    def meta(self) -> Node:
+        return self
+
+
+class Tok(str):
+    """A token: its text, with the type and position lark gave it."""
+
+    type: str
+    line: int
+    column: int
+
+    def __new__(cls, text: str, type_: str, line: int, column: int) -> Tok:
+        tok = super().__new__(cls, text)
+        tok.type, tok.line, tok.column = type_, line, column
+        return tok
+
+    def __reduce__(self) -> tuple[Callable[..., Tok], tuple[str, str, int, int]]:
+        return (Tok, (str(self), self.type, self.line, self.column))
+
+
+def _own(item: Tree[Token] | Token) -> Node | Tok:
+    from lark import Token
+
+    if isinstance(item, Token):
+        return Tok(str(item), item.type, item.line or 1, item.column or 1)
+    meta = item.meta
+    line, column = (0, 0) if getattr(meta, "empty", True) else (meta.line, meta.column)
+    return Node(str(item.data), [_own(c) for c in item.children], line, column)
+
+
+def parse(text: str, path: str, start: str = "start", offset: tuple[int, int] = (0, 0)) -> Node:
+    """Parse rule text; ``offset`` places template expressions at their position in the file."""
+    key = digest(grammar_text(), start, text)
+    cached = tree_cache().get(key)
+    if isinstance(cached, Node):
+        return cached
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+    try:
+        tree = _own(grammar().parse(text, start=start))
+        assert isinstance(tree, Node)
+        tree_cache().put(key, tree)
+        return tree
+    except UnexpectedInput as exc:
+        line = (exc.line if exc.line > 0 else text.count("\n") + 1) + offset[0]
+        col = (exc.column if exc.column > 0 else 1) + (offset[1] if exc.line <= 1 else 0)
+        if isinstance(exc, UnexpectedToken):
+            expected = sorted({_READABLE.get(t, repr(t.lower())) for t in exc.expected})
+            found = "the end of the file" if exc.token.type == "$END" else repr(str(exc.token))
+            message = f"unexpected {found}"
+        elif isinstance(exc, UnexpectedCharacters):
+            expected = sorted({_READABLE.get(t, repr(t.lower())) for t in (exc.allowed or ())})
+            message = f"unexpected character {exc.char!r}"
+        elif isinstance(exc, UnexpectedEOF):
+            expected = sorted({_READABLE.get(t, repr(t.lower())) for t in exc.expected})
+            message = "unexpected end of the file"
+        else:
+            expected, message = [], "syntax error"
+        hint = f"expected {', '.join(expected[:8])}" if expected else None
+        raise RuleError(Span(path, line, col), message, hint) from None
+
+
+def unquote(token: str) -> str:
+    if token.startswith('"""'):
+        import textwrap
+
+        return textwrap.dedent(token[3:-3]).strip()
+    body = token[1:-1]
+    return body.replace("\\'", "'").replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")

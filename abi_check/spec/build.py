@@ -1,0 +1,524 @@
+"""Merged, shape-checked spec nodes to the typed model, with the checks that need meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from abi_check.errors import InputErrors, Span, SpecError
+from abi_check.spec import registers as regs
+from abi_check.spec.model import (
+    Bit,
+    Bitmap,
+    Cpu,
+    DirtyTracking,
+    FieldSafety,
+    Host,
+    IdField,
+    IdRegister,
+    Kernel,
+    KernelRegister,
+    Kind,
+    Memory,
+    Migration,
+    MissingIncoming,
+    Psci,
+    Spec,
+    SpecInfo,
+    UnknownIncoming,
+    Vmm,
+    Workaround,
+    Write,
+)
+from abi_check.spec.schema import psci_text
+from abi_check.spec.yamlnodes import Node
+
+# Value encodings from Documentation/virt/kvm/arm/fw-pseudo-registers.rst.
+LEVELS_WA13 = {"NOT_AVAIL": 0, "AVAIL": 1, "NOT_REQUIRED": 2}
+LEVELS_WA2 = {"NOT_AVAIL": 0, "UNKNOWN": 1, "AVAIL": 2, "NOT_REQUIRED": 3, "AVAIL_ENABLED": 0x12}
+
+Resolver = Callable[[Node, Kind], Spec]
+T = TypeVar("T")
+
+
+def psci_value(text: str) -> int:
+    major, minor = text.split(".")
+    return (int(major) << 16) | int(minor)
+
+
+def psci_str(value: int) -> str:
+    return f"{value >> 16}.{value & 0xFFFF}"
+
+
+def level_table(reg: int) -> dict[str, int]:
+    return LEVELS_WA2 if reg == regs.register_id("SMCCC_ARCH_WORKAROUND_2") else LEVELS_WA13
+
+
+def level_name(reg: int, value: int) -> str:
+    for name, number in level_table(reg).items():
+        if number == value:
+            return name
+    return f"{value:#x}"
+
+
+class ErrorSink(Protocol):
+    """Where check_host reports: a Builder for a host spec file, a plain collector for hosts built in memory."""
+
+    def error(self, span: Span, message: str, hint: str | None = None) -> None: ...
+
+
+class ErrorList:
+    """An ErrorSink that only collects (hosts combined in memory, e.g. by fence)."""
+
+    def __init__(self) -> None:
+        self.errors: list[SpecError] = []
+
+    def error(self, span: Span, message: str, hint: str | None = None) -> None:
+        self.errors.append(SpecError(span, message, hint))
+
+
+class Builder:
+    """Collects every semantic error of one spec instead of stopping at the first."""
+
+    def __init__(self, node: Node, info: SpecInfo, resolve: Resolver) -> None:
+        self.node = node
+        self.info = info
+        self.resolve_ref = resolve
+        self.errors: list[SpecError] = []
+
+    def error(self, span: Span, message: str, hint: str | None = None) -> None:
+        self.errors.append(SpecError(span, message, hint))
+
+    def reg(self, text: str, span: Span) -> int | None:
+        if text.lower().startswith("0x"):
+            value = int(text, 16)
+            if value >> 64:
+                self.error(span, f"register id {text} is wider than 64 bits")
+                return None
+            return value
+        try:
+            return regs.register_id(text)
+        except regs.UnknownRegister as exc:
+            hint = (
+                f"did you mean '{exc.suggestion}'?"
+                if exc.suggestion
+                else "use a symbolic name, S3_x_Cx_Cx_x or a 64-bit id"
+            )
+            self.error(span, f"unknown register '{text}'", hint)
+            return None
+
+    def section(self, key: str) -> Node | None:
+        child = self.node.get(key)
+        return child if child is not None and child.value is not None else None
+
+    def entries(self, key: str) -> list[tuple[str, Node, Span]]:
+        section = self.section(key)
+        if section is None or not isinstance(section.value, dict):
+            return []
+        return [(k, v, section.key_span(k)) for k, v in section.items() if v.value is not None]
+
+    def scalar(self, node: Node | None, key: str, default: T) -> T:
+        child = node.get(key) if node is not None else None
+        if child is None or child.value is None:
+            return default
+        return child.value  # type: ignore[return-value]
+
+    def reg_list(self, node: Node | None, key: str) -> frozenset[int]:
+        child = node.get(key) if node is not None else None
+        if child is None or not isinstance(child.value, list):
+            return frozenset()
+        found = (self.reg(str(item.value), item.span) for item in child.value)
+        return frozenset(r for r in found if r is not None)
+
+    def ref(self, key: str, kind: Kind) -> Spec | None:
+        node = self.node.get(key)
+        if node is None:
+            self.error(self.node.span, f"missing required key '{key}'")
+            return None
+        try:
+            return self.resolve_ref(node, kind)
+        except SpecError as exc:
+            self.errors.append(exc)
+        except InputErrors as exc:
+            self.errors.extend(e for e in exc.errors if isinstance(e, SpecError))
+        return None
+
+
+def build_kernel(b: Builder) -> Kernel:
+    registers: dict[int, KernelRegister] = {}
+    for name, entry, span in b.entries("registers"):
+        reg = b.reg(name, span)
+        if reg is None:
+            continue
+        if regs.is_firmware(reg) or regs.is_bitmap(reg):
+            b.error(span, f"{name} is a firmware register", "declare it under psci:, workarounds: or bitmaps:")
+            continue
+        cpu_field = None
+        field_node = entry.get("requires-cpu-field")
+        if field_node is not None and isinstance(field_node.value, str):
+            reg_text, field_name = field_node.value.split(".", 1)
+            field_reg = b.reg(reg_text, field_node.span)
+            cpu_field = (field_reg, field_name) if field_reg is not None else None
+        registers[reg] = KernelRegister(
+            reg,
+            span,
+            requires_feature=b.scalar(entry, "requires-feature", None),
+            requires_cpu_field=cpu_field,
+            invariant=b.scalar(entry, "invariant", False),
+            reset=b.scalar(entry, "reset", 0),
+        )
+
+    psci = None
+    psci_node = b.section("psci")
+    if psci_node is not None:
+        versions_node = psci_node.get("versions")
+        default_node = psci_node.get("default")
+        if versions_node is None or default_node is None:
+            b.error(psci_node.span, "psci needs both 'versions' and 'default'")
+        else:
+            assert isinstance(versions_node.value, list)
+            versions = frozenset(psci_value(str(psci_text(v.value))) for v in versions_node.value)
+            default = psci_value(str(psci_text(default_node.value)))
+            if default not in versions:
+                b.error(
+                    default_node.span,
+                    f"default PSCI version {psci_str(default)} is not in 'versions'",
+                    "KVM_ARM_PSCI_LATEST is one of the versions the kernel implements",
+                )
+            psci = Psci(versions, default, psci_node.span, default_node.span)
+
+    workarounds: dict[int, Workaround] = {}
+    for name, entry, span in b.entries("workarounds"):
+        reg = regs.register_id(name)
+        levels_node = entry.get("levels")
+        levels: dict[str, int] = {}
+        if levels_node is not None and isinstance(levels_node.value, dict):
+            table = level_table(reg)
+            for state, level in levels_node.items():
+                if not isinstance(level.value, str) or level.value not in table:
+                    b.error(level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}")
+                    continue
+                levels[state] = table[str(level.value)]
+        workarounds[reg] = Workaround(reg, b.scalar(entry, "vulnerability", ""), levels, span,
+                                      b.scalar(entry, "restore", "at-most-host-level"))
+
+    bitmaps: dict[int, Bitmap] = {}
+    for name, entry, span in b.entries("bitmaps"):
+        bitmaps[regs.register_id(name)] = build_bitmap(b, name, entry, span)
+
+    id_registers: dict[int, IdRegister] = {}
+    for name, entry, span in b.entries("id-registers"):
+        reg = b.reg(name, span)
+        if reg is not None:
+            id_registers[reg] = build_id_register(b, reg, entry, span)
+
+    for kreg in registers.values():
+        if kreg.requires_cpu_field is not None:
+            field_reg, field_name = kreg.requires_cpu_field
+            layout = id_registers.get(field_reg)
+            if layout is None or layout.field(field_name) is None:
+                b.error(
+                    kreg.span,
+                    f"requires-cpu-field names {regs.register_name(field_reg)}.{field_name}, "
+                    "which id-registers does not describe",
+                    "add the field to id-registers",
+                )
+
+    features = b.section("vcpu-features")
+    return Kernel(
+        info=b.info,
+        version=str(b.scalar(b.node, "version", "")),
+        arch=str(b.scalar(b.node, "arch", "arm64")),
+        registers=registers,
+        psci=psci,
+        workarounds=workarounds,
+        bitmaps=bitmaps,
+        capabilities={k: int(v.value) for k, v, _ in b.entries("capabilities")},  # type: ignore[arg-type]
+        vcpu_features=frozenset(str(f.value) for f in features.value)
+        if features and isinstance(features.value, list)
+        else frozenset(),
+        id_registers=id_registers,
+    )
+
+
+def build_bitmap(b: Builder, name: str, entry: Node, span: Span) -> Bitmap:
+    bits_node = entry.get("bits")
+    defaults_node = entry.get("defaults")
+    numbers: dict[int, str] = {}
+    declared: dict[str, tuple[int, Span]] = {}
+    if bits_node is not None and isinstance(bits_node.value, dict):
+        for bit_name, number in bits_node.items():
+            if number.value is None:
+                continue
+            index = int(number.value)  # type: ignore[arg-type]
+            if index in numbers:
+                b.error(
+                    bits_node.key_span(bit_name),
+                    f"bits {numbers[index]} and {bit_name} of {name} are both bit {index}",
+                    "each bit number names one service",
+                )
+                continue
+            numbers[index] = bit_name
+            declared[bit_name] = (index, bits_node.key_span(bit_name))
+    defaults: set[str] = set()
+    if defaults_node is not None and isinstance(defaults_node.value, list):
+        for item in defaults_node.value:
+            if item.value not in declared:
+                b.error(
+                    item.span,
+                    f"default bit {item.value} is not a known bit of {name}",
+                    f"declare it under bits: (known: {', '.join(declared) or 'none'})",
+                )
+            else:
+                defaults.add(str(item.value))
+    bits = tuple(Bit(n, i, n in defaults, s) for n, (i, s) in sorted(declared.items(), key=lambda kv: kv[1][0]))
+    return Bitmap(regs.register_id(name), bits, span, defaults_node.span if defaults_node is not None else span)
+
+
+def build_id_register(b: Builder, reg: int, entry: Node, span: Span) -> IdRegister:
+    fields: list[IdField] = []
+    fields_node = entry.get("fields")
+    used = 0
+    if fields_node is not None and isinstance(fields_node.value, dict):
+        for field_name, spec in fields_node.items():
+            if spec.value is None:
+                continue
+            fspan = fields_node.key_span(field_name)
+            bits = spec.get("bits")
+            if bits is None:
+                b.error(fspan, f"field {field_name} needs 'bits: msb:lsb'")
+                continue
+            msb, lsb = (int(x) for x in str(bits.value).split(":"))
+            if not 63 >= msb >= lsb:
+                b.error(bits.span, f"bits {bits.value}: msb must be >= lsb and <= 63")
+                continue
+            mask = ((1 << (msb - lsb + 1)) - 1) << lsb
+            if used & mask:
+                b.error(bits.span, f"field {field_name} overlaps another field of {regs.register_name(reg)}")
+                continue
+            used |= mask
+            safety = spec.get("safety")
+            fields.append(
+                IdField(
+                    name=field_name,
+                    lsb=lsb,
+                    width=msb - lsb + 1,
+                    safety=FieldSafety(str(safety.value)) if safety is not None else FieldSafety.EXACT,
+                    signed=b.scalar(spec, "signed", False),
+                    writable=b.scalar(spec, "writable", False),
+                    span=fspan,
+                    safe_value=b.scalar(spec, "safe-value", 0),
+                    visible_with=b.scalar(spec, "visible-with", None),
+                    hidden=b.scalar(spec, "hidden", False),
+                )
+            )
+    return IdRegister(reg, tuple(sorted(fields, key=lambda f: -f.lsb)), span)
+
+
+def build_vmm(b: Builder) -> Vmm:
+    mig = b.section("migration")
+    migration = Migration(
+        span=mig.span if mig is not None else b.node.span,
+        saves_all_listed=b.scalar(mig, "saves", "all-listed") == "all-listed",
+        saved_firmware=b.reg_list(mig, "saved-firmware"),
+        hidden=b.reg_list(mig, "hidden-registers"),
+        safe_missing=b.reg_list(mig, "safe-missing-registers"),
+        unknown_incoming=UnknownIncoming(b.scalar(mig, "unknown-incoming", "fail")),
+        missing_incoming=MissingIncoming(b.scalar(mig, "missing-incoming", "keep-reset")),
+        count_check=b.scalar(mig, "count-check", False),
+        max_registers=b.scalar(mig, "max-registers", None),
+    )
+    writes: dict[int, Write] = {}
+    for name, value, span in b.entries("writes"):
+        reg = b.reg(name, span)
+        if reg is None:
+            continue
+        write = build_write(b, reg, name, value)
+        if write is not None:
+            writes[reg] = write
+    overrides: dict[int, dict[str, tuple[int, Span]]] = {}
+    for name, fields, span in b.entries("id-overrides"):
+        reg = b.reg(name, span)
+        if reg is not None and isinstance(fields.value, dict):
+            overrides[reg] = {f: (int(v.value), v.span) for f, v in fields.items()}  # type: ignore[arg-type]
+    imp = b.section("implementation-id")
+    targets: list[Cpu] = []
+    targets_node = imp.get("targets") if imp is not None else None
+    if targets_node is not None and isinstance(targets_node.value, list):
+        for item in targets_node.value:
+            try:
+                target = b.resolve_ref(item, Kind.CPU)
+            except SpecError as exc:
+                b.errors.append(exc)
+                continue
+            except InputErrors as exc:
+                b.errors.extend(e for e in exc.errors if isinstance(e, SpecError))
+                continue
+            assert isinstance(target, Cpu)
+            targets.append(target)
+    mem = b.section("memory")
+    features = b.section("vcpu-features")
+    return Vmm(
+        info=b.info,
+        product=str(b.scalar(b.node, "product", "other")),
+        version=str(b.scalar(b.node, "version", "")),
+        migration=migration,
+        writes=writes,
+        vcpu_features=frozenset(str(f.value) for f in features.value)
+        if features is not None and isinstance(features.value, list)
+        else frozenset({"PSCI_0_2"}),
+        id_overrides=overrides,
+        imp_id_writable=b.scalar(imp, "writable", False),
+        targets=tuple(targets),
+        targets_span=targets_node.span if targets_node is not None else None,
+        memory=Memory(
+            span=mem.span if mem is not None else b.node.span,
+            slot_changes_during_dirty_log=b.scalar(mem, "slot-changes-during-dirty-log", False),
+            quiesces_vcpus=b.scalar(mem, "quiesces-vcpus", False),
+            harvests_before_delete=b.scalar(mem, "harvests-before-delete", True),
+            dirty_tracking=DirtyTracking(b.scalar(mem, "dirty-tracking", "bitmap")),
+        ),
+    )
+
+
+def build_write(b: Builder, reg: int, name: str, node: Node) -> Write | None:
+    value = node.value
+    if reg == regs.register_id("PSCI_VERSION"):
+        text = psci_text(value)
+        if text is None or text not in ("0.1", "0.2", "1.0", "1.1", "1.2", "1.3"):
+            b.error(node.span, f"unknown PSCI version {value!r}", "write it as major.minor, e.g. '1.1'")
+            return None
+        return Write(reg, psci_value(text), node.span)
+    if regs.is_bitmap(reg):
+        if not isinstance(value, list):
+            b.error(node.span, f"{name} is written as a list of bit names", "for example: [PV_TIME]")
+            return None
+        # Bit numbers are the kernel's; the host resolves names against its kernel.
+        return Write(reg, 0, node.span, tuple(str(item.value) for item in value))
+    if reg in (regs.register_id(w) for w in regs.WORKAROUNDS):
+        table = level_table(reg)
+        if not isinstance(value, str) or value not in table:
+            b.error(node.span, f"{node.plain()!r} is not a level of {name}", f"one of: {', '.join(table)}")
+            return None
+        return Write(reg, table[value], node.span)
+    b.error(
+        node.span,
+        f"{name} is not a firmware or bitmap register",
+        "VMMs set ID-register fields under id-overrides:",
+    )
+    return None
+
+
+def build_cpu(b: Builder) -> Cpu:
+    values: dict[int, tuple[int, Span]] = {}
+    for name, value, span in b.entries("registers"):
+        reg = b.reg(name, span)
+        if reg is not None:
+            values[reg] = (int(value.value), value.span)  # type: ignore[arg-type]
+    errata = b.section("errata")
+    return Cpu(
+        info=b.info,
+        vendor=str(b.scalar(b.node, "vendor", "")),
+        registers=values,
+        vulnerabilities={k: (str(v.value), v.span) for k, v, _ in b.entries("vulnerabilities")},
+        errata=tuple(str(e.value) for e in errata.value) if errata and isinstance(errata.value, list) else (),
+    )
+
+
+def build_host(b: Builder) -> Host | None:
+    kernel = b.ref("kernel", Kind.KERNEL)
+    vmm = b.ref("vmm", Kind.VMM)
+    cpu = b.ref("cpu", Kind.CPU)
+    if not (isinstance(kernel, Kernel) and isinstance(vmm, Vmm) and isinstance(cpu, Cpu)):
+        return None
+    host = Host(b.info, kernel, vmm, cpu, int(b.scalar(b.node, "vcpus", 4)))
+    check_host(b, host)
+    return host
+
+
+def check_host(b: ErrorSink, host: Host) -> None:
+    """A kernel, VMM and CPU that cannot make a VM together are a configuration error, not a finding."""
+    kernel, vmm, cpu = host.kernel, host.vmm, host.cpu
+    for feature in sorted(vmm.vcpu_features - kernel.vcpu_features):
+        b.error(
+            host.info.span,
+            f"VMM {vmm.info.name} asks for vCPU feature {feature}, which kernel {kernel.info.name} does not support",
+            "KVM_ARM_VCPU_INIT fails; choose another VMM profile",
+        )
+    for reg, write in vmm.writes.items():
+        bitmap = kernel.bitmaps.get(reg)
+        if bitmap is None:
+            continue
+        unknown = [n for n in write.bit_names if bitmap.bit(n) is None]
+        if unknown:
+            b.error(
+                write.span,
+                f"{vmm.info.name} writes {', '.join(unknown)} in {regs.register_name(reg)}, "
+                f"unknown to kernel {kernel.info.name} (used by host {host.info.name})",
+                "KVM_SET_ONE_REG fails with -EINVAL; write only bits the kernel declares",
+            )
+    psci = vmm.writes.get(regs.register_id("PSCI_VERSION"))
+    if psci is not None and kernel.psci is not None:
+        wants_02 = "PSCI_0_2" in vmm.vcpu_features
+        if psci.value not in kernel.psci.versions or (psci.value == psci_value("0.1")) == wants_02:
+            why = (f"which kernel {kernel.info.name} does not implement" if psci.value not in kernel.psci.versions
+                   else "which the vCPU's PSCI_0_2 feature rules out" if wants_02 else "without the PSCI_0_2 feature")
+            b.error(
+                psci.span,
+                f"{vmm.info.name} pins PSCI_VERSION to {psci_str(psci.value)}, {why} (host {host.info.name})",
+                "KVM_SET_ONE_REG fails with -EINVAL; pin a version every kernel it runs on implements",
+            )
+    check_id_overrides(b, host)
+    for wa in kernel.workarounds.values():
+        state = cpu.vulnerabilities.get(wa.vulnerability)
+        if state is not None and state[0] not in wa.levels:
+            b.error(
+                state[1],
+                f"kernel {kernel.info.name} gives no {regs.register_name(wa.reg)} level for "
+                f"{wa.vulnerability} state '{state[0]}' (host {host.info.name})",
+                f"use one of: {', '.join(wa.levels)}",
+            )
+
+
+def check_id_overrides(b: ErrorSink, host: Host) -> None:
+    """An ID-register value KVM refuses at vCPU init means the VM cannot be created: KVM_SET_ONE_REG accepts a
+    value other than the host's only on 6.7+ kernels, inside the writable mask, and safe against the host's."""
+    kernel, vmm, cpu = host.kernel, host.vmm, host.cpu
+    features = vmm.vcpu_features & kernel.vcpu_features
+    writable_regs = kernel.has_capability("ARM_SUPPORTED_REG_MASK_RANGES")
+    for reg, overrides in vmm.id_overrides.items():
+        layout = kernel.id_registers.get(reg)
+        if layout is None or reg not in cpu.registers:
+            continue  # nothing described to compare with: the effective ABI ignores the override too
+        name = regs.register_name(reg)
+        for field_name, (raw, span) in overrides.items():
+            field = layout.field(field_name)
+            if field is None:
+                known = ", ".join(f.name for f in layout.fields)
+                b.error(span, f"{vmm.info.name} overrides {name}.{field_name}, a field kernel "
+                        f"{kernel.info.name} does not describe (host {host.info.name})", f"known fields: {known}")
+                continue
+            hidden = field.hidden or (field.visible_with is not None and field.visible_with not in features)
+            limit = 0 if hidden else field.get(cpu.value(reg))
+            value = field.decode(raw)
+            if value == limit:
+                continue
+            where = f"{vmm.info.name} sets {name}.{field_name} = {raw} on host {host.info.name}, whose value is {limit}"
+            if not writable_regs:
+                why = f"kernel {kernel.info.name} has no writable ID registers (6.7+)"
+            elif hidden or not field.writable:
+                why = f"the field is outside the writable mask of kernel {kernel.info.name}"
+            elif not field.accepts(value, limit):
+                why = f"the field is {field.safety.value} and {value} is not safe against {limit}"
+            else:
+                continue
+            b.error(span, f"{where}: {why}", "KVM_SET_ONE_REG fails with -EINVAL and the VM cannot start; "
+                    "override only fields the kernel lets the VMM write, to values safe on every host")
+
+
+BUILDERS: dict[Kind, Callable[[Builder], Spec | None]] = {
+    Kind.KERNEL: build_kernel,
+    Kind.VMM: build_vmm,
+    Kind.CPU: build_cpu,
+    Kind.HOST: build_host,
+}

@@ -1,0 +1,226 @@
+"""Load specs: read, shape-check, merge the extends chain, build the model; every error located."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from abi_check.errors import InputErrors, Span, SpecError
+from abi_check.spec.build import BUILDERS, Builder
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.model import Host, Kind, Spec, SpecInfo
+from abi_check.spec.schema import NAME_PATTERN, REQUIRED_AFTER_EXTENDS, check_document
+from abi_check.spec.yamlnodes import Node, load_file
+
+# Keys every file states for itself; they never come from the spec it extends.
+OWN_KEYS = ("abi-check", "kind", "name", "extends", "source", "description")
+
+
+def display_path(path: Path) -> str:
+    """A path as users wrote it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def merge(parent: Node, child: Node) -> Node:
+    """JSON-merge-patch semantics (RFC 7386) that keep each value's own span: maps merge, null deletes."""
+    if not (isinstance(parent.value, dict) and isinstance(child.value, dict)):
+        return child
+    values = dict(parent.value)
+    keys = dict(parent.key_spans)
+    for key, value in child.value.items():
+        if value.value is None:
+            values.pop(key, None)
+            keys.pop(key, None)
+        elif key in values:
+            values[key] = merge(values[key], value)
+            keys[key] = child.key_spans[key]
+        else:
+            values[key] = value
+            keys[key] = child.key_spans[key]
+    return Node(values, child.span, keys)
+
+
+@dataclass(frozen=True, slots=True)
+class _Merged:
+    node: Node
+    info: SpecInfo
+
+
+class SpecLoader:
+    """Loads specs through the spec roots, caching every file and every built spec."""
+
+    def __init__(self, roots: SpecRoots) -> None:
+        self.roots = roots
+        self._raw: dict[Path, Node | InputErrors] = {}
+        self._merged: dict[Path, _Merged | InputErrors] = {}
+        self._specs: dict[Path, Spec | InputErrors] = {}
+        self._touched: set[Path] = set()
+
+    def fork(self) -> SpecLoader:
+        """A loader with the same roots that shares the parsed files but builds and tracks on its own."""
+        other = SpecLoader(self.roots)
+        other._raw = self._raw
+        return other
+
+    @property
+    def files_read(self) -> frozenset[Path]:
+        """Every file this loader has read: for a fresh fork after one load, the files that spec depends on."""
+        return frozenset(self._touched)
+
+    def load(self, path: Path, expect: Kind | None = None, span: Span | None = None) -> Spec:
+        """The built spec at ``path``; raises InputErrors with every problem found."""
+        resolved = path.resolve()
+        if resolved not in self._specs:
+            self._specs[resolved] = InputErrors([])  # guards against host -> vmm -> ... cycles
+            try:
+                self._specs[resolved] = self._build(resolved)
+            except InputErrors as exc:
+                self._specs[resolved] = exc
+        result = self._specs[resolved]
+        if isinstance(result, InputErrors):
+            if not result.errors:
+                raise InputErrors([SpecError(span, f"{display_path(resolved)} refers back to itself")])
+            raise result
+        if expect is not None and result.info.kind is not expect:
+            where = span or result.info.span
+            raise InputErrors(
+                [SpecError(where, f"{result.info.name} is a {result.info.kind} spec, expected a {expect} spec")]
+            )
+        return result
+
+    def load_host(self, path: Path) -> Host:
+        spec = self.load(path)
+        if not isinstance(spec, Host):
+            raise InputErrors(
+                [
+                    SpecError(
+                        spec.info.span,
+                        f"{spec.info.name} is a {spec.info.kind} spec, expected a host spec",
+                        "pair and matrix take host specs",
+                    )
+                ]
+            )
+        return spec
+
+    def _read(self, path: Path) -> Node:
+        self._touched.add(path)
+        if path not in self._raw:
+            try:
+                node = load_file(path, display_path(path))
+                errors = check_document(node)
+                name = node.get("name")
+                if name is not None and isinstance(name.value, str) and name.value != path.stem:
+                    errors.append(
+                        SpecError(
+                            name.span,
+                            f"name '{name.value}' differs from the file name '{path.stem}'",
+                            f"rename the file or write name: {path.stem}"
+                            if re.match(NAME_PATTERN, path.stem)
+                            else f"rename the file to {name.value}.yaml (names are lower-case)",
+                        )
+                    )
+                self._raw[path] = InputErrors(list(errors)) if errors else node
+            except SpecError as exc:
+                self._raw[path] = InputErrors([exc])
+        raw = self._raw[path]
+        if isinstance(raw, InputErrors):
+            raise raw
+        return raw
+
+    def _merge_chain(self, path: Path, stack: tuple[Path, ...] = ()) -> _Merged:
+        if path in stack:
+            cycle = " -> ".join(p.stem for p in (*stack, path))
+            node = self._read(stack[-1])
+            raise InputErrors(
+                [
+                    SpecError(
+                        node.key_span("extends"),
+                        f"extends cycle: {cycle}",
+                        "a spec may not extend itself, directly or indirectly",
+                    )
+                ]
+            )
+        cached = self._merged.get(path)
+        if isinstance(cached, _Merged):
+            return cached
+        node = self._read(path)
+        kind = Kind(str(node.get("kind").value))  # type: ignore[union-attr]
+        source = node.get("source")
+        assert source is not None
+        sources = tuple(str(s.value) for s in source.value) if isinstance(source.value, list) else (str(source.value),)
+        extends = node.get("extends")
+        chain: tuple[str, ...] = ()
+        if extends is not None:
+            parent_path = self._resolve(extends, path)
+            parent = self._merge_chain(parent_path, (*stack, path))
+            if parent.info.kind is not kind:
+                raise InputErrors(
+                    [
+                        SpecError(
+                            extends.span,
+                            f"a {kind} spec cannot extend {parent.info.name}, a {parent.info.kind} spec",
+                        )
+                    ]
+                )
+            base = Node(
+                {k: v for k, v in parent.node.items() if k not in OWN_KEYS},
+                parent.node.span,
+                parent.node.key_spans,
+            )
+            node = merge(base, node)
+            chain = (parent.info.name, *parent.info.extends)
+        info = SpecInfo(kind, str(node.get("name").value), display_path(path), node.span, sources, chain)  # type: ignore[union-attr]
+        missing = [k for k in REQUIRED_AFTER_EXTENDS[kind] if k not in node.value]  # type: ignore[operator]
+        if missing:
+            raise InputErrors(
+                [
+                    SpecError(
+                        node.span,
+                        f"{kind} spec {info.name} lacks {', '.join(missing)}",
+                        "state it here or in the spec this one extends",
+                    )
+                ]
+            )
+        merged = _Merged(node, info)
+        self._merged[path] = merged
+        return merged
+
+    def _resolve(self, ref: Node, referrer: Path) -> Path:
+        # A relative path is relative to the file it is written in, which for an inherited key is the
+        # spec being extended, not the one that extends it.
+        written_in = Path(ref.span.path)
+        origin = written_in if written_in.is_file() else referrer
+        try:
+            return self.roots.resolve(str(ref.value), ref.span, origin)
+        except SpecError as exc:
+            raise InputErrors([exc]) from None
+
+    def _build(self, path: Path) -> Spec:
+        merged = self._merge_chain(path)
+
+        def resolve(ref: Node, kind: Kind) -> Spec:
+            target = self._resolve(ref, path)
+            try:
+                return self.load(target, kind, ref.span)
+            except InputErrors as exc:
+                first = exc.errors[0] if exc.errors else SpecError(ref.span, "cannot load")
+                if len(exc.errors) == 1 and first.span == ref.span:
+                    raise first from None
+                raise SpecError(
+                    ref.span,
+                    f"{ref.value} has errors (first: {first.span}: {first.message})",
+                    "fix the referenced spec first (abi-check lint shows all its errors)",
+                ) from None
+
+        builder = Builder(merged.node, merged.info, resolve)
+        spec = BUILDERS[merged.info.kind](builder)
+        if builder.errors or spec is None:
+            raise InputErrors(list(builder.errors) or [SpecError(merged.info.span, "spec could not be built")])
+        return spec
+
+

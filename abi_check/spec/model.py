@@ -1,0 +1,249 @@
+"""The typed model of specs: frozen dataclasses, each node with the span it was written at."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from abi_check.errors import Span
+from abi_check.spec.registers import register_name
+
+
+class Kind(enum.StrEnum):
+    KERNEL = "kernel"
+    VMM = "vmm"
+    CPU = "cpu"
+    HOST = "host"
+
+
+class FieldSafety(enum.StrEnum):
+    LOWER_SAFE = "lower-safe"
+    HIGHER_SAFE = "higher-safe"
+    HIGHER_OR_ZERO_SAFE = "higher-or-zero-safe"
+    EXACT = "exact"
+
+
+class UnknownIncoming(enum.StrEnum):
+    FAIL = "fail"
+    IGNORE = "ignore"
+
+
+class MissingIncoming(enum.StrEnum):
+    KEEP_RESET = "keep-reset"
+    FAIL = "fail"
+
+
+class DirtyTracking(enum.StrEnum):
+    BITMAP = "bitmap"
+    RING = "ring"
+    RING_WITH_BITMAP = "ring-with-bitmap"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecInfo:
+    """Identity of one resolved spec: its name, file, sources and the chain it extends."""
+
+    kind: Kind
+    name: str
+    path: str
+    span: Span
+    source: tuple[str, ...]
+    extends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KernelRegister:
+    reg: int
+    span: Span
+    requires_feature: str | None = None
+    requires_cpu_field: tuple[int, str] | None = None
+    invariant: bool = False
+    reset: int = 0
+
+    @property
+    def name(self) -> str:
+        return register_name(self.reg)
+
+
+@dataclass(frozen=True, slots=True)
+class Psci:
+    versions: frozenset[int]
+    default: int
+    span: Span
+    default_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Workaround:
+    reg: int
+    vulnerability: str
+    levels: Mapping[str, int]
+    span: Span
+    restore: str = "at-most-host-level"
+
+
+@dataclass(frozen=True, slots=True)
+class Bit:
+    name: str
+    index: int
+    default: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Bitmap:
+    reg: int
+    bits: tuple[Bit, ...]
+    span: Span
+    defaults_span: Span
+
+    @property
+    def known_mask(self) -> int:
+        return sum(1 << b.index for b in self.bits)
+
+    @property
+    def default_mask(self) -> int:
+        return sum(1 << b.index for b in self.bits if b.default)
+
+    def bit(self, name: str) -> Bit | None:
+        return next((b for b in self.bits if b.name == name), None)
+
+    def bit_at(self, index: int) -> Bit | None:
+        return next((b for b in self.bits if b.index == index), None)
+
+
+@dataclass(frozen=True, slots=True)
+class IdField:
+    name: str
+    lsb: int
+    width: int
+    safety: FieldSafety
+    signed: bool
+    writable: bool
+    span: Span
+    safe_value: int = 0
+    visible_with: str | None = None
+    hidden: bool = False
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.lsb
+
+    def get(self, value: int) -> int:
+        return self.decode((value >> self.lsb) & ((1 << self.width) - 1))
+
+    def decode(self, raw: int) -> int:
+        """A raw field value (as written in id-overrides) as the kernel compares it: signed fields sign-extend."""
+        if self.signed and raw >> (self.width - 1):
+            return raw - (1 << self.width)
+        return raw
+
+    def accepts(self, value: int, limit: int) -> bool:
+        """arm64_check_features(): may a guest see ``value`` on a host whose own value is ``limit``?"""
+        if self.safety is FieldSafety.LOWER_SAFE:
+            return value <= limit
+        if self.safety is FieldSafety.HIGHER_SAFE:
+            return value >= limit
+        if self.safety is FieldSafety.HIGHER_OR_ZERO_SAFE:
+            return value == 0 or value >= limit
+        return value == limit or value == self.safe_value
+
+
+@dataclass(frozen=True, slots=True)
+class IdRegister:
+    reg: int
+    fields: tuple[IdField, ...]
+    span: Span
+
+    def field(self, name: str) -> IdField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Kernel:
+    info: SpecInfo
+    version: str
+    arch: str
+    registers: Mapping[int, KernelRegister]
+    psci: Psci | None
+    workarounds: Mapping[int, Workaround]
+    bitmaps: Mapping[int, Bitmap]
+    capabilities: Mapping[str, int]
+    vcpu_features: frozenset[str]
+    id_registers: Mapping[int, IdRegister]
+
+    def has_capability(self, name: str) -> bool:
+        return name in self.capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    span: Span
+    saves_all_listed: bool = True
+    saved_firmware: frozenset[int] = frozenset()
+    hidden: frozenset[int] = frozenset()
+    safe_missing: frozenset[int] = frozenset()
+    unknown_incoming: UnknownIncoming = UnknownIncoming.FAIL
+    missing_incoming: MissingIncoming = MissingIncoming.KEEP_RESET
+    count_check: bool = False
+    max_registers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A firmware or bitmap register value the VMM writes itself before the first KVM_RUN."""
+
+    reg: int
+    value: int
+    span: Span
+    bit_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    span: Span
+    slot_changes_during_dirty_log: bool = False
+    quiesces_vcpus: bool = False
+    harvests_before_delete: bool = True
+    dirty_tracking: DirtyTracking = DirtyTracking.BITMAP
+
+
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    info: SpecInfo
+    vendor: str
+    registers: Mapping[int, tuple[int, Span]]
+    vulnerabilities: Mapping[str, tuple[str, Span]]
+    errata: tuple[str, ...]
+
+    def value(self, reg: int) -> int:
+        return self.registers[reg][0] if reg in self.registers else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Vmm:
+    info: SpecInfo
+    product: str
+    version: str
+    migration: Migration
+    writes: Mapping[int, Write]
+    vcpu_features: frozenset[str]
+    id_overrides: Mapping[int, Mapping[str, tuple[int, Span]]]
+    imp_id_writable: bool
+    targets: tuple[Cpu, ...]
+    targets_span: Span | None
+    memory: Memory
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    info: SpecInfo
+    kernel: Kernel
+    vmm: Vmm
+    cpu: Cpu
+    vcpus: int
+
+
+Spec = Kernel | Vmm | Cpu | Host

@@ -1,0 +1,538 @@
+"""The spec format v1, declared once: it validates located nodes and exports a JSON Schema."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from abi_check.errors import SpecError
+from abi_check.spec.yamlnodes import Node
+
+FORMAT_VERSION = 1
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._+-]*$"
+PSCI_VERSIONS = ("0.1", "0.2", "1.0", "1.1", "1.2", "1.3")
+VCPU_FEATURES = ("EL1_32BIT", "PSCI_0_2", "PMU_V3", "SVE", "PTRAUTH_ADDRESS", "PTRAUTH_GENERIC", "HAS_EL2")
+WORKAROUND_LEVELS = ("NOT_AVAIL", "AVAIL", "NOT_REQUIRED", "UNKNOWN", "AVAIL_ENABLED")
+FIELD_SAFETY = ("lower-safe", "higher-safe", "higher-or-zero-safe", "exact")
+VMM_PRODUCTS = ("qemu", "firecracker", "cloud-hypervisor", "crosvm", "other")
+
+
+class Type:
+    """A shape a node must have. ``check`` appends located errors; ``schema`` is its JSON Schema."""
+
+    description: str = ""
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def doc(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"a number ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    return f"the string {str(value)!r}"
+
+
+@dataclass
+class Str(Type):
+    description: str = ""
+    pattern: str | None = None
+    enum: tuple[str, ...] | None = None
+    hint: str | None = None
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        value = node.value
+        if not isinstance(value, str):
+            hint = self.hint
+            if isinstance(value, float | int) and not isinstance(value, bool):
+                hint = hint or f"quote it: '{value}'"
+            errors.append(SpecError(node.span, f"expected a string, found {_type_name(value)}", hint))
+            return
+        if self.enum is not None and value not in self.enum:
+            close = difflib.get_close_matches(value, self.enum, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(self.enum)}"
+            errors.append(SpecError(node.span, f"'{value}' is not one of the allowed values", hint))
+        elif self.pattern is not None and not re.match(self.pattern, value):
+            expected = self.hint or (f"expected {self.description}" if self.description else f"expected {self.pattern}")
+            errors.append(SpecError(node.span, f"'{value}' is not valid here", expected))
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string"}
+        if self.enum is not None:
+            out["enum"] = list(self.enum)
+        if self.pattern is not None:
+            out["pattern"] = self.pattern
+        return self.doc(out)
+
+
+@dataclass
+class Int(Type):
+    description: str = ""
+    minimum: int = 0
+    maximum: int = (1 << 64) - 1
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(SpecError(node.span, f"expected a whole number, found {_type_name(value)}"))
+        elif not self.minimum <= value <= self.maximum:
+            errors.append(
+                SpecError(
+                    node.span,
+                    f"{value:#x} is out of range" if value > 0xFFFF else f"{value} is out of range",
+                    f"allowed: {self.minimum} to {self.maximum:#x}"
+                    if self.maximum > 0xFFFF
+                    else f"allowed: {self.minimum} to {self.maximum}",
+                )
+            )
+
+    def schema(self) -> dict[str, Any]:
+        return self.doc({"type": "integer", "minimum": self.minimum, "maximum": self.maximum})
+
+
+@dataclass
+class Bool(Type):
+    description: str = ""
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        if not isinstance(node.value, bool):
+            errors.append(SpecError(node.span, f"expected true or false, found {_type_name(node.value)}"))
+
+    def schema(self) -> dict[str, Any]:
+        return self.doc({"type": "boolean"})
+
+
+@dataclass
+class Psci(Type):
+    """A PSCI version written ``major.minor``; YAML may read ``1.0`` as a number, which is fine."""
+
+    description: str = "PSCI version, major.minor"
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        text = psci_text(node.value)
+        if text not in PSCI_VERSIONS:
+            errors.append(
+                SpecError(
+                    node.span,
+                    f"unknown PSCI version {node.value!r}",
+                    f"KVM implements {', '.join(PSCI_VERSIONS)}",
+                )
+            )
+
+    def schema(self) -> dict[str, Any]:
+        return self.doc({"type": ["string", "number"], "enum": [*PSCI_VERSIONS, 0.1, 0.2, 1.0, 1.1, 1.2, 1.3]})
+
+
+def psci_text(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, str):
+        return value.strip()
+    return None
+
+
+@dataclass
+class ListOf(Type):
+    item: Type
+    description: str = ""
+    unique: bool = True
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        if not isinstance(node.value, list):
+            errors.append(SpecError(node.span, f"expected a list, found {_type_name(node.value)}"))
+            return
+        seen: dict[object, int] = {}
+        for item in node.value:
+            self.item.check(item, errors)
+            key = repr(item.plain())
+            if self.unique and key in seen:
+                errors.append(SpecError(item.span, f"{item.plain()!r} is listed twice (first at line {seen[key]})"))
+            seen.setdefault(key, item.span.line)
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "array", "items": self.item.schema()}
+        if self.unique:
+            out["uniqueItems"] = True
+        return self.doc(out)
+
+
+@dataclass
+class OneOf(Type):
+    """The first alternative whose JSON type matches decides; errors come from it."""
+
+    options: tuple[tuple[Callable[[object], bool], Type], ...]
+    description: str = ""
+    expected: str = ""
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        for matches, kind in self.options:
+            if matches(node.value):
+                kind.check(node, errors)
+                return
+        errors.append(SpecError(node.span, f"expected {self.expected}, found {_type_name(node.value)}"))
+
+    def schema(self) -> dict[str, Any]:
+        return self.doc({"anyOf": [kind.schema() for _, kind in self.options]})
+
+
+@dataclass
+class MapOf(Type):
+    """A mapping with free keys (register names, bit names). A null value deletes an inherited entry."""
+
+    key: Str
+    value: Type
+    description: str = ""
+    nullable: bool = True
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        if not isinstance(node.value, dict):
+            errors.append(SpecError(node.span, f"expected a mapping, found {_type_name(node.value)}"))
+            return
+        for key, child in node.value.items():
+            self.key.check(Node(key, node.key_span(key)), errors)
+            if child.value is None and self.nullable:
+                continue
+            self.value.check(child, errors)
+
+    def schema(self) -> dict[str, Any]:
+        value = self.value.schema()
+        if self.nullable:
+            value = {"anyOf": [value, {"type": "null"}]}
+        out: dict[str, Any] = {"type": "object", "additionalProperties": value}
+        if self.key.pattern:
+            out["propertyNames"] = {"pattern": self.key.pattern}
+        elif self.key.enum:
+            out["propertyNames"] = {"enum": list(self.key.enum)}
+        return self.doc(out)
+
+
+@dataclass
+class Obj(Type):
+    """A mapping with a fixed set of keys."""
+
+    fields: dict[str, Type]
+    required: tuple[str, ...] = ()
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, node: Node, errors: list[SpecError]) -> None:
+        if not isinstance(node.value, dict):
+            errors.append(SpecError(node.span, f"expected a mapping, found {_type_name(node.value)}"))
+            return
+        for key, child in node.value.items():
+            if key not in self.fields:
+                close = difflib.get_close_matches(key, list(self.fields), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(self.fields)}"
+                errors.append(SpecError(node.key_span(key), f"unknown key '{key}'", hint))
+                continue
+            self.fields[key].check(child, errors)
+        for key in self.required:
+            if key not in node.value:
+                errors.append(SpecError(node.span, f"missing required key '{key}'"))
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "object",
+            "properties": {k: v.schema() for k, v in self.fields.items()},
+            "additionalProperties": False,
+        }
+        if self.required:
+            out["required"] = list(self.required)
+        out.update(self.extra)
+        return self.doc(out)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, list)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_num_or_str(value: object) -> bool:
+    return isinstance(value, str | float)
+
+
+REF = Str(
+    "a spec by catalogue name (linux-6.15) or by relative path (../kernels/linux-6.15.yaml)",
+    pattern=r"^[A-Za-z0-9._/+-]+$",
+)
+REGISTER = Str(
+    "a register: symbolic name (MIDR_EL1, PSCI_VERSION), generic S3_0_C0_C0_0, or 64-bit KVM id (0x6030...)",
+    pattern=r"^([A-Za-z][A-Za-z0-9_]*|0[xX][0-9a-fA-F]+)$",
+    hint="a register name such as MIDR_EL1, S3_0_C0_C0_0, or a hexadecimal KVM id",
+)
+BIT_NAME = Str("a bit name", pattern=r"^[A-Z][A-Z0-9_]*$", hint="bit names are UPPER_CASE")
+FIELD_NAME = Str("an ID-register field name", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+U64 = Int("a 64-bit value", 0, (1 << 64) - 1)
+VCPU_FEATURE = Str("a KVM_ARM_VCPU_INIT feature", enum=VCPU_FEATURES)
+LEVEL = Str("a firmware WORKAROUND level", enum=WORKAROUND_LEVELS)
+STATE = Str(
+    "a vulnerability state (unaffected, mitigated, vulnerable, or a mitigation name)",
+    pattern=r"^[a-z][a-z0-9-]*$",
+    hint="lower-case words joined by '-', e.g. csv2-3",
+)
+VULNERABILITY = Str("a vulnerability name (spectre-v2, spectre-v4, spectre-bhb)", pattern=r"^[a-z][a-z0-9-]*$")
+CPU_FIELD = Str("REGISTER.FIELD, e.g. ID_AA64MMFR3_EL1.TCRX", pattern=r"^[A-Z][A-Z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$")
+SOURCE = OneOf(
+    ((_is_str, Str()), (_is_list, ListOf(Str(), unique=False))),
+    "where the facts come from: repository, file and version",
+    "a string or a list of strings",
+)
+
+HEADER: dict[str, Type] = {
+    "abi-check": Int("spec format version", FORMAT_VERSION, FORMAT_VERSION),
+    "kind": Str("what the spec describes", enum=("kernel", "vmm", "cpu", "host")),
+    "name": Str("catalogue name; must equal the file name without .yaml", pattern=NAME_PATTERN),
+    "extends": REF,
+    "source": SOURCE,
+    "description": Str("free text"),
+}
+HEADER_REQUIRED = ("abi-check", "kind", "name", "source")
+
+KERNEL = Obj(
+    {
+        **HEADER,
+        "version": Str("kernel release, quoted: '6.15'", pattern=r"^\d+\.\d+(\.\d+)?([-.+][A-Za-z0-9.+-]+)?$"),
+        "arch": Str("architecture", enum=("arm64",)),
+        "registers": MapOf(
+            REGISTER,
+            Obj(
+                {
+                    "requires-feature": VCPU_FEATURE,
+                    "requires-cpu-field": CPU_FIELD,
+                    "invariant": Bool("SET must equal the host value (MIDR_EL1 before 6.15)"),
+                    "reset": U64,
+                },
+                description="listing conditions and reset value",
+            ),
+            "system registers KVM_GET_REG_LIST returns (firmware and bitmap registers are implied below)",
+        ),
+        "psci": Obj(
+            {
+                "versions": ListOf(Psci(), "PSCI versions KVM implements"),
+                "default": Psci("KVM_ARM_PSCI_LATEST"),
+            },
+            description="PSCI_VERSION firmware register",
+        ),
+        "workarounds": MapOf(
+            Str(enum=("SMCCC_ARCH_WORKAROUND_1", "SMCCC_ARCH_WORKAROUND_2", "SMCCC_ARCH_WORKAROUND_3")),
+            Obj(
+                {
+                    "vulnerability": VULNERABILITY,
+                    "levels": MapOf(STATE, LEVEL, "level KVM reports for each CPU state", nullable=False),
+                    "restore": Str(
+                        "how KVM_SET_ONE_REG judges a restored value: at-most-host-level (the value may not exceed "
+                        "the host's level), ssb-normalised (WORKAROUND_2 since 5.10)",
+                        enum=("at-most-host-level", "ssb-normalised"),
+                    ),
+                },
+                required=("vulnerability", "levels"),
+            ),
+            "WORKAROUND firmware registers and the level each CPU vulnerability state gives",
+        ),
+        "bitmaps": MapOf(
+            Str(enum=("STD_BMAP", "STD_HYP_BMAP", "VENDOR_HYP_BMAP", "VENDOR_HYP_BMAP_2")),
+            Obj(
+                {
+                    "bits": MapOf(BIT_NAME, Int("bit number", 0, 63), "bit name to bit number"),
+                    "defaults": ListOf(BIT_NAME, "bits set at VM creation"),
+                },
+            ),
+            "hypercall feature bitmap registers",
+        ),
+        "capabilities": MapOf(
+            Str(pattern=r"^[A-Z][A-Z0-9_]*$"),
+            Int("capability number", 0, 1 << 20),
+            "KVM_CAP_* (without the prefix) to its number",
+        ),
+        "vcpu-features": ListOf(VCPU_FEATURE, "KVM_ARM_VCPU_INIT features supported"),
+        "id-registers": MapOf(
+            REGISTER,
+            Obj(
+                {
+                    "fields": MapOf(
+                        FIELD_NAME,
+                        Obj(
+                            {
+                                "bits": Str("msb:lsb", pattern=r"^\d{1,2}:\d{1,2}$"),
+                                "safety": Str("ftr_bits safety type", enum=FIELD_SAFETY),
+                                "signed": Bool(),
+                                "writable": Bool("inside KVM's writable mask"),
+                                "safe-value": Int("the field's safe value (EXACT fields)", 0, 15),
+                                "visible-with": VCPU_FEATURE,
+                                "hidden": Bool("KVM always shows 0 to the guest"),
+                            },
+                            required=(),
+                        ),
+                    ),
+                },
+            ),
+            "ID register field layout, safety types and writability",
+        ),
+    },
+    HEADER_REQUIRED,
+    "A Linux kernel's KVM/arm64 guest ABI",
+)
+
+BITS_OR_VALUE = OneOf(
+    ((_is_list, ListOf(BIT_NAME)), (_is_int, U64), (_is_num_or_str, Str())),
+    expected="a list of bit names, a number, a PSCI version or a level name",
+)
+
+VMM = Obj(
+    {
+        **HEADER,
+        "product": Str(enum=VMM_PRODUCTS),
+        "version": Str("release", pattern=r"^[0-9][A-Za-z0-9.+-]*$"),
+        "migration": Obj(
+            {
+                "saves": Str("which registers go into the stream", enum=("all-listed", "listed-subset")),
+                "saved-firmware": ListOf(REGISTER, "with saves: listed-subset, the firmware registers saved"),
+                "hidden-registers": ListOf(REGISTER, "never synced or migrated (QEMU x-mig-hidden-regs)"),
+                "safe-missing-registers": ListOf(REGISTER, "tolerated when the destination does not list them"),
+                "unknown-incoming": Str(
+                    "register in the stream the destination does not list", enum=("fail", "ignore")
+                ),
+                "missing-incoming": Str(
+                    "register the destination lists and the stream lacks", enum=("keep-reset", "fail")
+                ),
+                "count-check": Bool("fail when the stream has more registers than the destination lists"),
+                "max-registers": Int("register list cap", 1, 1 << 20),
+            },
+        ),
+        "writes": MapOf(REGISTER, BITS_OR_VALUE, "firmware and bitmap registers the VMM writes before first run"),
+        "vcpu-features": ListOf(VCPU_FEATURE),
+        "id-overrides": MapOf(
+            REGISTER,
+            MapOf(FIELD_NAME, Int(maximum=15), nullable=False),
+            "ID-register fields the VMM sets (its CPU model)",
+        ),
+        "implementation-id": Obj(
+            {
+                "writable": Bool("enables KVM_CAP_ARM_WRITABLE_IMP_ID_REGS where the kernel has it"),
+                "targets": ListOf(REF, "CPU specs announced through DISCOVER_IMPL (errata targets)"),
+            }
+        ),
+        "memory": Obj(
+            {
+                "slot-changes-during-dirty-log": Bool("deletes, splits or merges memslots while logging"),
+                "quiesces-vcpus": Bool("pauses every vCPU and writer before a memslot change"),
+                "harvests-before-delete": Bool("KVM_GET_DIRTY_LOG on a slot before deleting it"),
+                "dirty-tracking": Str(enum=("bitmap", "ring", "ring-with-bitmap", "none")),
+            }
+        ),
+    },
+    HEADER_REQUIRED,
+    "A VMM release or profile: what it saves, restores and writes",
+)
+
+CPU = Obj(
+    {
+        **HEADER,
+        "vendor": Str(),
+        "registers": MapOf(
+            REGISTER,
+            U64,
+            "host register values: MIDR_EL1, REVIDR_EL1, AIDR_EL1, ID registers",
+            nullable=False,
+        ),
+        "vulnerabilities": MapOf(VULNERABILITY, STATE, "state per vulnerability", nullable=False),
+        "errata": ListOf(Str(pattern=r"^[A-Za-z0-9_-]+$"), "errata that need guest workarounds"),
+    },
+    HEADER_REQUIRED,
+    "A host CPU implementation",
+)
+
+HOST = Obj(
+    {
+        **HEADER,
+        "kernel": REF,
+        "vmm": REF,
+        "cpu": REF,
+        "vcpus": Int("vCPUs of the VMs on this host", 1, 4096),
+    },
+    HEADER_REQUIRED,
+    "A host configuration: a kernel, a VMM and a CPU",
+)
+
+KINDS: dict[str, Obj] = {"kernel": KERNEL, "vmm": VMM, "cpu": CPU, "host": HOST}
+REQUIRED_AFTER_EXTENDS: dict[str, tuple[str, ...]] = {
+    "kernel": ("version", "arch"),
+    "vmm": ("product", "version"),
+    "cpu": ("registers",),
+    "host": ("kernel", "vmm", "cpu"),
+}
+
+
+def check_document(node: Node) -> list[SpecError]:
+    """Shape errors of one spec file, all of them, in file order."""
+    errors: list[SpecError] = []
+    if not isinstance(node.value, dict):
+        return [SpecError(node.span, "a spec is a mapping that starts with 'abi-check: 1'")]
+    version = node.get("abi-check")
+    if version is None:
+        errors.append(SpecError(node.span, "missing 'abi-check: 1' (the spec format version)"))
+    elif isinstance(version.value, str) and version.value.strip() == str(FORMAT_VERSION):
+        errors.append(SpecError(version.span, "the format version is a number, not a string",
+                                f"write abi-check: {FORMAT_VERSION} without quotes"))
+        return errors
+    elif version.value != FORMAT_VERSION:
+        errors.append(
+            SpecError(
+                version.span,
+                f"unsupported spec format {version.value!r}",
+                f"this abi-check reads format {FORMAT_VERSION}",
+            )
+        )
+        return errors
+    kind = node.get("kind")
+    if kind is None:
+        errors.append(SpecError(node.span, "missing 'kind'", "one of: kernel, vmm, cpu, host"))
+        return errors
+    if not isinstance(kind.value, str) or kind.value not in KINDS:
+        Str(enum=tuple(KINDS)).check(kind, errors)
+        return errors
+    KINDS[str(kind.value)].check(node, errors)
+    # The format version has its own message above; do not repeat it as a generic missing key.
+    return [e for e in errors if e.message != "missing required key 'abi-check'"]
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of spec format v1, for editors and CI."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://abi-check.dev/schema/spec-v1.json",
+        "title": "abi-check spec (format 1)",
+        "oneOf": [
+            {**obj.schema(), "properties": {**obj.schema()["properties"], "kind": {"const": kind}}}
+            for kind, obj in KINDS.items()
+        ],
+    }
