@@ -8,20 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from abi_check.spec.build import ErrorList, check_host
-from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
 from abi_check.abi.effective import effective_abi
-from abi_check.rules.engine import RuleSet, check_pair, load_rules
+from abi_check.abi.views import HostView
+from abi_check.commands.baseline.reconcile import blocking, threshold
 from abi_check.errors import InputError, InputErrors, Span, SpecError
 from abi_check.exitcodes import ExitCode
-from abi_check.verdict.findings import INTERNAL_ERROR, Severity
+from abi_check.report.fence import Blocking, FenceCell, FenceReport, render
+from abi_check.report.formats import Format
+from abi_check.report.output import write_output
+from abi_check.rules.engine import RuleSet, check_pair, load_rules
+from abi_check.spec.build import ErrorList, check_host
+from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
 from abi_check.spec.loader import SpecLoader
 from abi_check.spec.model import Cpu, Host, Kernel, Kind, Spec, SpecInfo, Vmm
-from abi_check.report.output import write_output
-from abi_check.commands.baseline.reconcile import blocking, threshold
-from abi_check.report.formats import Format
+from abi_check.verdict.findings import INTERNAL_ERROR, Severity
 from abi_check.verdict.result import FailOn, PairResult, Result, exit_code
-from abi_check.abi.views import HostView
 
 DEFAULT_CPU = "neoverse-n1"
 DEFAULT_VCPUS = 16
@@ -74,45 +75,6 @@ class Cell:
                     rank[f.rule] = min(rank.get(f.rule, 9), f.severity.rank)
         primary = self.reasons[0].rules[0] if self.reasons else ""
         return tuple(sorted(rank, key=lambda r: (r != primary, rank[r], r)))
-
-
-@dataclass(frozen=True, slots=True)
-class FenceReport:
-    kernels: tuple[str, ...]
-    vmms: tuple[str, ...]
-    cpus: tuple[str, ...]
-    vcpus: int
-    limit: Severity
-    cells: tuple[tuple[Cell, ...], ...]  # [kernel][vmm]
-    fence: tuple[Cell, ...]  # minimal safe combinations, earliest kernel first
-    result: Result
-
-    def to_data(self) -> dict[str, object]:
-        def cell(c: Cell) -> dict[str, object]:
-            first = c.reasons[0] if c.reasons else None
-            return {
-                "kernel": c.combination.kernel.info.name,
-                "vmm": c.combination.vmm.info.name,
-                "status": c.status,
-                "rules": list(c.rules),
-                "errors": list(c.combination.errors),
-                "blocking": None if first is None else {
-                    "source": first.pair.source,
-                    "destination": first.pair.destination,
-                    "rules": list(first.rules),
-                },
-            }
-
-        return {
-            "kernels": list(self.kernels),
-            "vmms": list(self.vmms),
-            "cpus": list(self.cpus),
-            "vcpus": self.vcpus,
-            "unsafe-at": self.limit.value,
-            "fence": [{"kernel": c.combination.kernel.info.name, "vmm": c.combination.vmm.info.name}
-                      for c in self.fence],
-            "cells": [cell(c) for row in self.cells for c in row],
-        }
 
 
 def combine(kernels: Sequence[Kernel], vmms: Sequence[Vmm], cpus: Sequence[Cpu], vcpus: int) -> list[Combination]:
@@ -271,8 +233,6 @@ def run_fence(
                          f"{first.errors[0]})", "check the VMMs' vcpu-features and writes against the kernels")
     report = build_report(ks, vs, cs, vcpus, limit, grid, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    from abi_check.report.fence import render
-
     write_output(render(report, fmt, color), output)
     code = exit_code(report.result.findings, fail_on)
     return code | ExitCode.TOOL_FAILURE if crashed else code
@@ -295,8 +255,19 @@ def build_report(kernels: Sequence[Kernel], vmms: Sequence[Vmm], cpus: Sequence[
         cpus=tuple(c.info.name for c in cpus),
         vcpus=vcpus,
         limit=limit,
-        cells=tuple(tuple(row) for row in grid),
-        fence=tuple(fences),
+        cells=tuple(tuple(_record(c) for c in row) for row in grid),
+        fence=tuple(_record(c) for c in fences),
         result=result,
     )
 
+
+def _record(cell: Cell) -> FenceCell:
+    """A grid cell as the reporter sees it: names, status, rules and the pair that blocks it, nothing live."""
+    combination = cell.combination
+    blocking = None
+    if cell.reasons:
+        first = cell.reasons[0]
+        message = next(f.message for f in first.pair.findings if f.rule == first.rules[0])
+        blocking = Blocking(first.pair.source, first.pair.destination, first.rules, message)
+    return FenceCell(combination.kernel.info.name, combination.vmm.info.name, cell.status, cell.rules,
+                     combination.errors, blocking)

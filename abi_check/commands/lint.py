@@ -7,29 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots, iter_spec_files
 from abi_check.abi.effective import effective_abi
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.exitcodes import ExitCode
+from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots, expand
 from abi_check.spec.loader import SpecLoader, display_path
 from abi_check.spec.model import Host
-
-
-def expand(paths: Sequence[Path]) -> tuple[list[Path], list[InputError]]:
-    """Files named directly plus every spec below named directories."""
-    files: list[Path] = []
-    errors: list[InputError] = []
-    for path in paths:
-        if path.is_dir():
-            found = list(iter_spec_files(path))
-            if not found:
-                errors.append(SpecError(Span(str(path), 1, 1), "directory holds no .yaml spec"))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            errors.append(SpecError(None, f"{path}: no such file or directory"))
-    return files, errors
 
 
 def lint(paths: Sequence[Path], roots: Sequence[Path] = (), stderr: TextIO | None = None) -> int:

@@ -3,13 +3,70 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
 
 from abi_check.report.formats import Format, reporter
+from abi_check.verdict.result import Result
 
-if TYPE_CHECKING:
-    from abi_check.commands.baseline.command import BaselineReport
+
+@dataclass(frozen=True, slots=True)
+class Obstacle:
+    """One rule that keeps a host out of the set, the members it fails with, and why the baseline cannot help."""
+
+    rule: str
+    severity: str
+    members: tuple[str, ...]
+    reason: str
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    host: str
+    obstacles: tuple[Obstacle, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineReport:
+    """Everything the baseline reporters show; ``result`` carries the pairs for JSON and the exit code."""
+
+    result: Result
+    members: tuple[str, ...]
+    configuration: tuple[tuple[str, str], ...]
+    levels: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+    files: tuple[tuple[str, str], ...]  # path relative to the output directory -> YAML text
+    output_dir: str | None
+    check: tuple[str, ...]  # commands that check the written specs
+    before: dict[str, int]
+    after: dict[str, int]
+    other_sets: tuple[tuple[str, ...], ...]
+    excluded: tuple[Excluded, ...] = field(default_factory=tuple)
+
+    def to_data(self) -> dict[str, object]:
+        return {
+            "members": list(self.members),
+            "configuration": [{"what": w, "value": v} for w, v in self.configuration],
+            "host-determined": [{"what": w, "value": v} for w, v in self.levels],
+            "notes": list(self.notes),
+            "files": [{"path": p, "text": t} for p, t in self.files],
+            "output-dir": self.output_dir,
+            "check": list(self.check),
+            "verdicts-without-baseline": self.before,
+            "verdicts-with-baseline": self.after,
+            "other-sets": [list(s) for s in self.other_sets],
+            "excluded": [
+                {
+                    "host": e.host,
+                    "obstacles": [
+                        {"rule": o.rule, "severity": o.severity, "members": list(o.members), "reason": o.reason,
+                         "example": o.example}
+                        for o in e.obstacles
+                    ],
+                }
+                for e in self.excluded
+            ],
+        }
 
 
 def render(report: BaselineReport, fmt: Format, color: bool = False) -> str:

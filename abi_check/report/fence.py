@@ -3,13 +3,76 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
 from abi_check.report.formats import Format, reporter
+from abi_check.verdict.findings import Severity
+from abi_check.verdict.result import Result
 
-if TYPE_CHECKING:
-    from abi_check.commands.fence import Cell, FenceReport
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """The migration shown for an unsafe combination: its hosts, the rules at the threshold, the first message."""
+
+    source: str
+    destination: str
+    rules: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FenceCell:
+    """One kernel x VMM combination: fence, safe, unsafe (with the pair that blocks it) or invalid (and why)."""
+
+    kernel: str
+    vmm: str
+    status: str  # fence | safe | unsafe | invalid
+    rules: tuple[str, ...]  # every rule that keeps it unsafe, the blocking pair's first
+    errors: tuple[str, ...]  # invalid: why the kernel and VMM cannot make a VM together
+    blocking: Blocking | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kernel} + {self.vmm}"
+
+
+@dataclass(frozen=True, slots=True)
+class FenceReport:
+    kernels: tuple[str, ...]
+    vmms: tuple[str, ...]
+    cpus: tuple[str, ...]
+    vcpus: int
+    limit: Severity
+    cells: tuple[tuple[FenceCell, ...], ...]  # [kernel][vmm]
+    fence: tuple[FenceCell, ...]  # minimal safe combinations, earliest kernel first
+    result: Result
+
+    def to_data(self) -> dict[str, object]:
+        def cell(c: FenceCell) -> dict[str, object]:
+            first = c.blocking
+            return {
+                "kernel": c.kernel,
+                "vmm": c.vmm,
+                "status": c.status,
+                "rules": list(c.rules),
+                "errors": list(c.errors),
+                "blocking": None if first is None else {
+                    "source": first.source,
+                    "destination": first.destination,
+                    "rules": list(first.rules),
+                },
+            }
+
+        return {
+            "kernels": list(self.kernels),
+            "vmms": list(self.vmms),
+            "cpus": list(self.cpus),
+            "vcpus": self.vcpus,
+            "unsafe-at": self.limit.value,
+            "fence": [{"kernel": c.kernel, "vmm": c.vmm} for c in self.fence],
+            "cells": [cell(c) for row in self.cells for c in row],
+        }
+
 
 MARK = {"fence": "F", "safe": ".", "unsafe": "x", "invalid": "-"}
 ICON = {"fence": "🚧 fence", "safe": "✅", "unsafe": "❌", "invalid": "— invalid"}
@@ -30,8 +93,8 @@ def _headline(report: FenceReport) -> str:
     if not report.fence:
         return "no fence: no combination is valid"
     first, *rest = report.fence
-    also = f" (also minimal: {', '.join(c.combination.label for c in rest)})" if rest else ""
-    return f"fence at {first.combination.label}{also}"
+    also = f" (also minimal: {', '.join(c.label for c in rest)})" if rest else ""
+    return f"fence at {first.label}{also}"
 
 
 def _scope(report: FenceReport) -> str:
@@ -39,12 +102,11 @@ def _scope(report: FenceReport) -> str:
             f"{report.vcpus} vCPUs; unsafe: any {report.limit.value} or worse, in either direction")
 
 
-def _why(cell: Cell, arrow: str = "->") -> str:
-    if cell.status == "invalid":
-        return "invalid: " + "; ".join(cell.combination.errors)
-    first = cell.reasons[0]
-    message = next(f.message for f in first.pair.findings if f.rule == first.rules[0])
-    return f"{', '.join(cell.rules)}; e.g. {first.pair.source} {arrow} {first.pair.destination}: {message}"
+def _why(cell: FenceCell, arrow: str = "->") -> str:
+    if cell.status == "invalid" or cell.blocking is None:
+        return "invalid: " + "; ".join(cell.errors)
+    first = cell.blocking
+    return f"{', '.join(cell.rules)}; e.g. {first.source} {arrow} {first.destination}: {first.message}"
 
 
 def text(report: FenceReport, color: bool = False) -> str:
@@ -68,7 +130,7 @@ def text(report: FenceReport, color: bool = False) -> str:
         out("[bold]before the fence[/]:")
     for cell in listed:
         style = "bold red" if cell.status == "unsafe" else "dim"
-        out(f"  [{style}]{escape(cell.combination.label)}[/]: {escape(_why(cell))}")
+        out(f"  [{style}]{escape(cell.label)}[/]: {escape(_why(cell))}")
     return buffer.getvalue()
 
 
@@ -91,5 +153,5 @@ def markdown(report: FenceReport) -> str:
     listed = [c for row in report.cells for c in row if c.status in ("unsafe", "invalid")]
     if listed:
         lines += ["", "#### Before the fence", ""]
-        lines += [f"- **{_cell(c.combination.label)}**: {_cell(_why(c, '→'))}" for c in listed]
+        lines += [f"- **{_cell(c.label)}**: {_cell(_why(c, '→'))}" for c in listed]
     return "\n".join(lines) + "\n"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from abi_check.errors import Span, SpecError
+from abi_check.errors import InputError, Span, SpecError
 from abi_check.resources import catalogue_dir
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -89,3 +89,20 @@ class SpecRoots:
         if close:
             return f"did you mean '{close[0]}'?"
         return "a spec's name is its file name without .yaml (specs/kernels/linux-6.6.yaml is linux-6.6)"
+
+
+def expand(paths: Sequence[Path]) -> tuple[list[Path], list[InputError]]:
+    """Files named directly plus every spec below named directories."""
+    files: list[Path] = []
+    errors: list[InputError] = []
+    for path in paths:
+        if path.is_dir():
+            found = list(iter_spec_files(path))
+            if not found:
+                errors.append(SpecError(Span(str(path), 1, 1), "directory holds no .yaml spec"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(SpecError(None, f"{path}: no such file or directory"))
+    return files, errors

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
 from abi_check.errors import InputErrors, SpecError
-from abi_check.commands.lint import expand
+from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots, expand
 from abi_check.spec.loader import SpecLoader, display_path
 from abi_check.spec.model import Host
 

@@ -5,88 +5,28 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from abi_check.abi.effective import effective_abi
+from abi_check.abi.views import HostView
+from abi_check.commands.baseline.common import describe
+from abi_check.commands.baseline.obstacles import reason
+from abi_check.commands.baseline.overlay import render_host, render_vmm
+from abi_check.commands.baseline.reconcile import Configured, Outcome, Reconciler, blocking, threshold
+from abi_check.errors import InputError, Span, SpecError
+from abi_check.report.baseline import BaselineReport, Excluded, Obstacle, render
+from abi_check.report.formats import Format
+from abi_check.report.output import write_output
+from abi_check.resources import catalogue_dir
+from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec import registers as regs
 from abi_check.spec.build import level_name
 from abi_check.spec.catalogue import SpecRoots
-from abi_check.commands.baseline.common import describe
-from abi_check.abi.effective import effective_abi
-from abi_check.rules.engine import RuleSet, check_pair, load_rules
-from abi_check.errors import InputError, Span, SpecError
-from abi_check.verdict.findings import Severity
 from abi_check.spec.hosts import load_hosts
 from abi_check.spec.loader import SpecLoader, display_path
 from abi_check.spec.model import Host, SpecInfo
-from abi_check.commands.baseline.obstacles import reason
-from abi_check.report.output import write_output
-from abi_check.commands.baseline.overlay import render_host, render_vmm
-from abi_check.commands.baseline.reconcile import Configured, Outcome, Reconciler, blocking, threshold
-from abi_check.report.formats import Format
-from abi_check.resources import catalogue_dir
+from abi_check.verdict.findings import Severity
 from abi_check.verdict.result import FailOn, PairResult, Result, exit_code
-from abi_check.abi.views import HostView
-
-
-@dataclass(frozen=True, slots=True)
-class Obstacle:
-    """One rule that keeps a host out of the set, the members it fails with, and why the baseline cannot help."""
-
-    rule: str
-    severity: str
-    members: tuple[str, ...]
-    reason: str
-    example: str
-
-
-@dataclass(frozen=True, slots=True)
-class Excluded:
-    host: str
-    obstacles: tuple[Obstacle, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BaselineReport:
-    """Everything the baseline reporters show; ``result`` carries the pairs for JSON and the exit code."""
-
-    result: Result
-    members: tuple[str, ...]
-    configuration: tuple[tuple[str, str], ...]
-    levels: tuple[tuple[str, str], ...]
-    notes: tuple[str, ...]
-    files: tuple[tuple[str, str], ...]  # path relative to the output directory -> YAML text
-    output_dir: str | None
-    check: tuple[str, ...]  # commands that check the written specs
-    before: dict[str, int]
-    after: dict[str, int]
-    other_sets: tuple[tuple[str, ...], ...]
-    excluded: tuple[Excluded, ...] = field(default_factory=tuple)
-
-    def to_data(self) -> dict[str, object]:
-        return {
-            "members": list(self.members),
-            "configuration": [{"what": w, "value": v} for w, v in self.configuration],
-            "host-determined": [{"what": w, "value": v} for w, v in self.levels],
-            "notes": list(self.notes),
-            "files": [{"path": p, "text": t} for p, t in self.files],
-            "output-dir": self.output_dir,
-            "check": list(self.check),
-            "verdicts-without-baseline": self.before,
-            "verdicts-with-baseline": self.after,
-            "other-sets": [list(s) for s in self.other_sets],
-            "excluded": [
-                {
-                    "host": e.host,
-                    "obstacles": [
-                        {"rule": o.rule, "severity": o.severity, "members": list(o.members), "reason": o.reason,
-                         "example": o.example}
-                        for o in e.obstacles
-                    ],
-                }
-                for e in self.excluded
-            ],
-        }
 
 
 class References:
@@ -240,8 +180,6 @@ def run_baseline(
             write_output(text, target)
         verify_written(output_dir, outcome.verified, refs, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    from abi_check.report.baseline import render
-
     write_output(render(report, fmt, color), output)
     return exit_code(report.result.findings, fail_on)
 
