@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abi_check.report.formats import MatrixFormat, matrix_reporter
-from abi_check.report.matrix_html import script_json
+from abi_check.report.matrix_html import SCRIPTS, script_json
 from tests.conftest import host_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,13 +92,14 @@ def test_spec_text_never_becomes_markup(hostile: Path) -> None:
     page = hostile.read_text(encoding="utf-8")
     for raw in ("<script>alert(1)", "<b>", "<i>", "<img", "</SCRIPT", "\u2028", "\u2029", HOSTILE_DIR):
         assert raw not in page
-    assert page.lower().count("<script") == 2 and page.lower().count("</script") == 2
+    count = 1 + len(SCRIPTS)  # the data block and the page's own scripts, no other
+    assert page.lower().count("<script") == count and page.lower().count("</script") == count
     tags = Tags()
     tags.feed(page)
     names = {tag for tag, _ in tags.tags}
     assert not names & {"b", "i", "img", "a", "iframe", "object"}, names
     scripts = [attrs for tag, attrs in tags.tags if tag == "script"]
-    assert scripts == [{"type": "application/json", "id": "data"}, {}]
+    assert scripts == [{"type": "application/json", "id": "data"}] + [{}] * len(SCRIPTS)
     # What was escaped comes back intact from the data block.
     data = data_block(page)
     assert data["header"]["inputs"] == [HOSTILE_DIR]
@@ -215,6 +216,21 @@ def test_canvas_grid_click_opens_the_pair(open_page: Any, shipped: Path) -> None
     assert "VENDOR_HYP_BMAP_2" in page.locator("#details").inner_text()
 
 
+def test_pointer_and_separation_examples_in_chromium(open_page: Any, shipped: Path) -> None:
+    page = open_page(shipped)
+    page.hover(cell(*FAILING))  # the status line names the pair under the pointer, its header cells light up
+    status = page.locator("#status").inner_text()
+    assert FAILING[0] in status and FAILING[1] in status and "fails" in status
+    assert page.locator("table.heat th.hl").count() == 2
+    page.hover(cell(FAILING[1], FAILING[1]))
+    assert "\u2713 compatible" in page.locator("#status").inner_text()
+    example = page.locator("#separations-list button.example").first
+    src, dst = example.get_attribute("data-src"), example.get_attribute("data-dst")
+    example.click()  # opens the example pair, as a click on its cell would
+    assert page.locator("#details .pair").inner_text().split() == [src, "\u2192", dst]
+    assert "sel" in page.locator(cell(src, dst)).get_attribute("class")
+
+
 def test_without_findings_the_panel_gives_the_pair_command(open_page: Any, tmp_path: Path) -> None:
     path = report(tmp_path / "r.html", "--no-findings")
     hosts = {h["name"]: h["path"] for h in data_block(path.read_text(encoding="utf-8"))["header"]["hosts"]}
@@ -235,6 +251,6 @@ def test_hostile_text_shows_as_text_in_chromium(open_page: Any, hostile: Path) -
     assert FIX in details.inner_text()
     assert page.locator("#meta").inner_text().count(HOSTILE_DIR) == 1
     assert page.locator("#details .finding p > :not(a, code)").count() == 0  # message, fix, reference: text only
-    assert page.locator("script").count() == 2
+    assert page.locator("script").count() == 1 + len(SCRIPTS)
     assert page.locator("img, iframe, #details b:has-text('&amp;')").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0

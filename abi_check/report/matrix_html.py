@@ -1,9 +1,11 @@
 """Self-contained HTML matrix: a heat-map with click-to-details, filters, domains and separations, offline.
 
-The page is static markup, one JSON block and one script (``matrix_html.js``, styled by ``matrix_html.css``)
-that builds everything from the JSON with ``textContent``: no string from a spec is ever parsed as HTML. The
-JSON is streamed a row at a time; a cell is an index into a table of the distinct outcomes (few, however many
-hosts), and findings are encoded as arrays with their repeated strings (rule, reference, path) interned.
+The page is static markup, one JSON block and three scripts (``matrix_html_model.js``: the data and what the
+filters make of it; ``matrix_html_view.js``: drawing; ``matrix_html_controls.js``: what input does), styled by
+``matrix_html.css``, that build everything from the JSON with ``textContent``: no string from a spec is ever
+parsed as HTML. The JSON is streamed a row at a time; a cell is an index into a table of the distinct outcomes
+(few, however many hosts), and findings are encoded as arrays with their repeated strings (rule, reference,
+path) interned.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from abi_check.verdict.findings import Finding
 
 # Above this many hosts the grid is one <canvas> rather than N² table cells.
 GRID_LIMIT = 150
+# In this order: each uses the names the ones before it define (classic scripts share one global scope).
+SCRIPTS = ("matrix_html_model.js", "matrix_html_view.js", "matrix_html_controls.js")
 DATA_FORMAT = 1
 _ASSETS = Path(__file__).resolve().parent
 # Characters that could end the <script> element or the JS string early, written as JSON escapes instead.
@@ -46,10 +50,11 @@ def _sha256(text: str) -> str:
 
 
 def _head(report: MatrixReport) -> str:
-    css, js = _asset("matrix_html.css"), _asset("matrix_html.js")
+    css = _asset("matrix_html.css")
     # Only this page's own style and script may run, and nothing may be fetched: offline by construction, and
     # injected markup (if escaping ever failed) could not execute.
-    csp = (f"default-src 'none'; script-src {_sha256(js)}; style-src {_sha256(css)}; img-src data:; "
+    scripts = " ".join(_sha256(_asset(name)) for name in SCRIPTS)
+    csp = (f"default-src 'none'; script-src {scripts}; style-src {_sha256(css)}; img-src data:; "
            "base-uri 'none'; form-action 'none'")
     hosts = len(report.matrix.hosts)
     return f"""<!doctype html>
@@ -133,4 +138,4 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
             row, found = [], []
     yield '],"outcomes":' + script_json([_outcome(o) for o in outcomes])
     yield ',"strings":' + script_json(list(strings)) + "}</script>\n"
-    yield f"<script>{_asset('matrix_html.js')}</script>\n</body>\n</html>\n"
+    yield "".join(f"<script>{_asset(s)}</script>\n" for s in SCRIPTS) + "</body>\n</html>\n"
