@@ -18,7 +18,8 @@ from abi_check.spec import registers
 from abi_check.spec.catalogue import SpecRoots
 from abi_check.spec.loader import SpecLoader
 from abi_check.spec.model import Host
-from abi_check.spec.schema import KINDS, ListOf, MapOf, Obj, OneOf, Type
+from abi_check.spec.schema import KINDS
+from abi_check.spec.shapes import ListOf, MapOf, Obj, OneOf, Type
 from abi_check.spec.yamlnodes import Node, load_text
 
 # No example database: the tests must not write outside tests/ (and CI starts from a clean clone anyway).

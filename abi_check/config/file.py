@@ -10,7 +10,7 @@ from pathlib import Path
 from abi_check.config.policy import Policy
 from abi_check.errors import ConfigError, InputError, InputErrors, Span, SpecError
 from abi_check.rules.engine import RuleSet
-from abi_check.spec.schema import ListOf, MapOf, Obj, Str
+from abi_check.spec.shapes import ListOf, MapOf, Obj, Str
 from abi_check.spec.yamlnodes import Node
 from abi_check.verdict.findings import INTERNAL_ERROR, Severity
 from abi_check.verdict.result import FailOn

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from abi_check.errors import ConfigError, InputError, InputErrors, Span, SpecError
-from abi_check.spec.schema import ListOf, Obj, Str, Type
+from abi_check.spec.shapes import ListOf, Obj, Str, Type
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding
 from abi_check.verdict.result import Result, Waived, WaiverNote
 
