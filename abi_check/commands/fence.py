@@ -17,8 +17,8 @@ from abi_check.report.fence import Blocking, FenceCell, FenceReport, render
 from abi_check.report.formats import Format
 from abi_check.report.output import write_output
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
-from abi_check.spec.build import ErrorList, check_host
 from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
+from abi_check.spec.hostcheck import ErrorList, check_host
 from abi_check.spec.loader import SpecLoader
 from abi_check.spec.model import Cpu, Host, Kernel, Kind, Spec, SpecInfo, Vmm
 from abi_check.verdict.findings import INTERNAL_ERROR, Severity

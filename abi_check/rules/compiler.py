@@ -12,7 +12,7 @@ from abi_check.abi.views import ATTRS, FieldView, HostView, Reg, field_safe
 from abi_check.errors import RuleError, Span
 from abi_check.rules.parser import parse, unquote
 from abi_check.spec import registers as regs
-from abi_check.spec.build import level_name, level_table, psci_str
+from abi_check.spec.encodings import level_name, level_table, psci_str
 from abi_check.verdict.findings import Severity
 
 # Lark trees and tokens: shapes fixed by grammars/rule.lark, walked dynamically.

@@ -20,8 +20,8 @@ from abi_check.report.output import write_output
 from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec import registers as regs
-from abi_check.spec.build import level_name
 from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.encodings import level_name
 from abi_check.spec.hosts import load_hosts
 from abi_check.spec.loader import SpecLoader, display_path
 from abi_check.spec.model import Host, SpecInfo

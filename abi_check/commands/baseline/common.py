@@ -9,7 +9,7 @@ from functools import reduce
 from abi_check.abi.effective import CAP_WRITABLE_ID_REGS, CAP_WRITABLE_IMP_ID_REGS, VENDOR_HYP_BMAP_2, EffectiveAbi
 from abi_check.commands.baseline.overlay import PSCI_VERSION, Overlay
 from abi_check.spec import registers as regs
-from abi_check.spec.build import psci_str
+from abi_check.spec.encodings import psci_str
 from abi_check.spec.model import Cpu, FieldSafety, IdField
 
 IMPLEMENTATION_ID = tuple(regs.register_id(n) for n in regs.IMPLEMENTATION_ID)

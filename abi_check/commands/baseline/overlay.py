@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
-from abi_check.spec.build import psci_str
+from abi_check.spec.encodings import psci_str
 from abi_check.spec.model import Cpu, Host, Kind, SpecInfo, Vmm, Write
 
 PSCI_VERSION = regs.register_id("PSCI_VERSION")

@@ -20,8 +20,9 @@ from abi_check.config.waivers import BASE_SUFFIX
 from abi_check.errors import InputErrors
 from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import check_pair
-from abi_check.spec.build import Builder, check_host
+from abi_check.spec.build import Builder
 from abi_check.spec.catalogue import iter_spec_files
+from abi_check.spec.hostcheck import check_host
 from abi_check.spec.model import Cpu, Host, Kernel, Kind, Spec, Vmm
 from abi_check.spec.yamlnodes import Node
 from abi_check.verdict.findings import Finding
