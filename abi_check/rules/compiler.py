@@ -1,18 +1,21 @@
-"""Rule syntax trees to Python closures, with names and attributes checked against the view tables."""
+"""Rule syntax trees to Python closures, with names and attributes checked against the view tables.
+
+The functions a rule may call and how values print are the language's library, in ``builtins``.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from abi_check.abi.views import ATTRS, FieldView, HostView, Reg, field_safe
+from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
+from abi_check.rules.builtins import BUILTINS, RuleRuntimeError, get_attr, ordered, text_of
 from abi_check.rules.parser import parse, unquote
 from abi_check.spec import registers as regs
-from abi_check.spec.encodings import level_name, level_table, psci_str
 from abi_check.verdict.findings import Severity
 
 # Lark trees and tokens: shapes fixed by grammars/rule.lark, walked dynamically.
@@ -21,60 +24,6 @@ Env = dict[str, Any]
 Fn = Callable[[Env], Any]
 META_ORDER = ("name", "summary", "severity", "category", "reference")
 REQUIRED_META = META_ORDER
-
-
-class RuleRuntimeError(Exception):
-    """A rule asked for something a view does not offer at run time."""
-
-
-def _join(values: Iterable[Any]) -> str:
-    items = list(values)
-    if isinstance(values, set | frozenset):
-        items = sorted(items, key=_sort_key)
-    return ", ".join(_text(v) for v in items) or "none"
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, set | frozenset | list | tuple):
-        return _join(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _sort_key(value: Any) -> tuple[str, Any]:
-    if isinstance(value, int | str):
-        return (type(value).__name__ if not isinstance(value, int) else "int", value)
-    return ("view", str(value))
-
-
-def _psci(value: Any) -> str:
-    if isinstance(value, set | frozenset | list | tuple):
-        return ", ".join(psci_str(v) for v in sorted(value))
-    return psci_str(value)
-
-
-def _level_value(reg: int, name: str) -> int:
-    table = level_table(reg)
-    if name not in table:
-        raise RuleRuntimeError(f"{name!r} is not a level of {regs.register_name(reg)}")
-    return table[name]
-
-
-# name -> (function, return type, number of arguments or None for any)
-BUILTINS: dict[str, tuple[Callable[..., Any], str, int | None]] = {
-    "len": (len, "int", 1),
-    "hex": (lambda v: f"{v:#x}", "str", 1),
-    "psci": (_psci, "str", 1),
-    "level": (level_name, "str", 2),
-    "level_value": (_level_value, "int", 2),
-    "safe": (field_safe, "bool", 3),
-    "join": (_join, "str", 1),
-    "str": (_text, "str", 1),
-    "min": (min, "int", None),
-    "max": (max, "int", None),
-    "sorted": (lambda v: sorted(v, key=_sort_key), "list[any]", 1),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +57,6 @@ class CompiledRule:
 def element_type(kind: str) -> str:
     match = re.match(r"^(set|list)\[(.+)\]$", kind)
     return match.group(2) if match else "any"
-
-
-def get_attr(obj: Any, name: str) -> Any:
-    kind = getattr(obj, "TYPE", None)
-    if kind is None or name not in ATTRS.get(kind, {}):
-        raise RuleRuntimeError(f"{type(obj).__name__} has no attribute {name!r} for rules")
-    return getattr(obj, name)
 
 
 class Compiler:
@@ -244,7 +186,7 @@ class Compiler:
                 if final_cond is None or final_cond(bound):
                     where = final_at(bound) if final_at is not None else None
                     span = where if isinstance(where, Span) else getattr(where, "span", None)
-                    subject = _text(bound[subject_var]) if subject_var else ""
+                    subject = text_of(bound[subject_var]) if subject_var else ""
                     yield Hit(final_report(bound), final_fix(bound), span, subject)
 
         return run
@@ -510,13 +452,7 @@ def _const(text: str) -> Fn:
 
 
 def _formatted(fn: Fn) -> Fn:
-    return lambda env: _text(fn(env))
-
-
-def _ordered(values: Any) -> Iterable[Any]:
-    if isinstance(values, set | frozenset):
-        return sorted(values, key=_sort_key)
-    return values  # type: ignore[no-any-return]
+    return lambda env: text_of(fn(env))
 
 
 def _product(bindings: list[tuple[str, Fn]], env: Env) -> Iterator[Env]:
@@ -524,7 +460,7 @@ def _product(bindings: list[tuple[str, Fn]], env: Env) -> Iterator[Env]:
         yield env
         return
     (name, coll), rest = bindings[0], bindings[1:]
-    for value in _ordered(coll(env)):
+    for value in ordered(coll(env)):
         yield from _product(rest, {**env, name: value})
 
 
