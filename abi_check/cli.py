@@ -59,6 +59,11 @@ def _app() -> "typer.Typer":
     fail_opt = typer.Option(
         "--fail-on", help="Lowest severity that makes the exit code non-zero (default: the configuration's, or warning)"
     )
+    answer_fail_opt = typer.Option(
+        "--fail-on",
+        help="Judge a migration unsafe at this severity (default: warning) and exit non-zero when one remains "
+        "(default: exit 0 once the answer is written).",
+    )
     config_opt = typer.Option(
         "--config", help="Configuration file (default: .abi-check.yaml or pyproject.toml [tool.abi-check] upward)."
     )
@@ -171,7 +176,7 @@ def _app() -> "typer.Typer":
             typer.Option("--output-dir", "-d", help="Write the VMM overlays and the hosts using them here."),
         ] = None,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
-        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        fail_on: Annotated[FailOn | None, answer_fail_opt] = None,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
@@ -207,7 +212,7 @@ def _app() -> "typer.Typer":
         ] = None,
         vcpus: Annotated[int, typer.Option("--vcpus", min=1, max=4096, help="vCPUs of the VMs.")] = 16,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
-        fail_on: Annotated[FailOn, fail_opt] = FailOn.WARNING,
+        fail_on: Annotated[FailOn | None, answer_fail_opt] = None,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,

@@ -22,7 +22,7 @@ from abi_check.spec.hostcheck import ErrorList, check_host
 from abi_check.spec.loader import SpecLoader
 from abi_check.spec.model import Cpu, Host, Kernel, Kind, Spec, SpecInfo, Vmm
 from abi_check.verdict.findings import INTERNAL_ERROR, Severity
-from abi_check.verdict.result import FailOn, PairResult, Result, exit_code
+from abi_check.verdict.result import FailOn, PairResult, Result, answer_exit_code
 
 DEFAULT_CPU = "neoverse-n1"
 DEFAULT_VCPUS = 16
@@ -203,7 +203,7 @@ def run_fence(
     cpus: Sequence[str],
     vcpus: int,
     fmt: Format,
-    fail_on: FailOn,
+    fail_on: FailOn | None,
     rule_dirs: Sequence[Path],
     roots: Sequence[Path],
     output: Path | None,
@@ -225,7 +225,7 @@ def run_fence(
     ks = [k for k in loaded["KERNEL"] if isinstance(k, Kernel)]
     vs = [v for v in loaded["--vmm"] if isinstance(v, Vmm)]
     cs = [c for c in loaded["--cpu"] if isinstance(c, Cpu)]
-    limit = threshold(fail_on)
+    limit = threshold(fail_on or FailOn.WARNING)  # unsafe: a warning or worse, unless --fail-on says
     grid, crashed = fence(ks, vs, cs, vcpus, rules, limit)
     if all(cell.status == "invalid" for row in grid for cell in row):
         first = grid[0][0].combination
@@ -234,7 +234,7 @@ def run_fence(
     report = build_report(ks, vs, cs, vcpus, limit, grid, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     write_output(render(report, fmt, color), output)
-    code = exit_code(report.result.findings, fail_on)
+    code = answer_exit_code(report.result.findings, fail_on)
     return code | ExitCode.TOOL_FAILURE if crashed else code
 
 

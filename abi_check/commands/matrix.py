@@ -60,7 +60,7 @@ def _as_result(matrix: Matrix, inputs: tuple[str, ...], settings: Settings) -> R
 
 
 def exit_code(report: MatrixReport) -> int:
-    """PRODUCT.md over every cell, as for a pair: 8 a pair fails, 4 a guest ABI change (or notes at --fail-on
+    """The exit codes over every cell, as for a pair: 8 a pair fails, 4 a guest ABI change (or notes at --fail-on
     note), combined; 1 when a rule crashed, whatever the threshold."""
     code = 0
     matrix = report.matrix

@@ -66,7 +66,7 @@ class Result:
 
 
 def exit_code(findings: Sequence[Finding], fail_on: FailOn) -> int:
-    """PRODUCT.md: 8 migration fails, 4 guest-visible change, combined as a bitmask; 1 when a rule crashed."""
+    """The README's exit codes: 8 migration fails, 4 guest-visible change, combined as a bitmask; 1 when a rule crashed."""
     code = 0
     if any(f.rule == INTERNAL_ERROR for f in findings):
         code |= ExitCode.TOOL_FAILURE
@@ -74,6 +74,14 @@ def exit_code(findings: Sequence[Finding], fail_on: FailOn) -> int:
         if at_threshold(finding, fail_on):
             code |= ExitCode.MIGRATION_FAILS if finding.severity is Severity.ERROR else ExitCode.ABI_CHANGE
     return code
+
+
+def answer_exit_code(findings: Sequence[Finding], fail_on: FailOn | None) -> int:
+    """Commands that answer a question (baseline, fence) exit 0 once the answer is written; given --fail-on,
+    they exit as a check does. A crashed rule sets bit 1 either way: a tool failure never looks like success."""
+    if fail_on is None:
+        return ExitCode.TOOL_FAILURE if any(f.rule == INTERNAL_ERROR for f in findings) else ExitCode.OK
+    return exit_code(findings, fail_on)
 
 
 def at_threshold(finding: Finding, fail_on: FailOn) -> bool:

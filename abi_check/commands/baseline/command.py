@@ -26,7 +26,7 @@ from abi_check.spec.hosts import load_hosts
 from abi_check.spec.loader import SpecLoader, display_path
 from abi_check.spec.model import Host, SpecInfo
 from abi_check.verdict.findings import Severity
-from abi_check.verdict.result import FailOn, PairResult, Result, exit_code
+from abi_check.verdict.result import FailOn, PairResult, Result, answer_exit_code
 
 
 class References:
@@ -155,7 +155,7 @@ def run_baseline(
     *,
     output_dir: Path | None,
     fmt: Format,
-    fail_on: FailOn,
+    fail_on: FailOn | None,
     rule_dirs: Sequence[Path],
     roots: Sequence[Path],
     output: Path | None,
@@ -164,7 +164,7 @@ def run_baseline(
     hosts = load_hosts(paths, roots)
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         raise InputError(None, f"{output_dir}: exists and is not a directory", "give a directory for --output-dir")
-    limit = threshold(fail_on)
+    limit = threshold(fail_on or FailOn.WARNING)  # unsafe: a warning or worse, unless --fail-on says
     shown = display_path(output_dir) if output_dir is not None else ""
 
     def where(stem: str) -> str:
@@ -181,5 +181,5 @@ def run_baseline(
         verify_written(output_dir, outcome.verified, refs, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     write_output(render(report, fmt, color), output)
-    return exit_code(report.result.findings, fail_on)
+    return answer_exit_code(report.result.findings, fail_on)
 
