@@ -1,4 +1,4 @@
-"""Exit codes for CI (README.md, "Exit codes"): a tool failure never looks like success, findings combine as a bitmask."""
+"""Exit codes for CI (README.md, "Exit codes"): a tool failure never looks like success; findings combine."""
 
 from __future__ import annotations
 

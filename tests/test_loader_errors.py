@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -651,3 +652,20 @@ def test_cli_lint_valid_directory_exits_0(root: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == "4 specs checked, no errors\n"
+
+
+def test_lint_puts_the_root_cause_first_and_says_it_once(tmp_path: Path) -> None:
+    """One unquoted kernel version: the kernel's own error, then one line naming the hosts it keeps from loading."""
+    specs = tmp_path / "specs"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "specs", specs)
+    kernel = specs / "kernels" / "linux-6.15.yaml"
+    kernel.write_text(kernel.read_text(encoding="utf-8").replace('version: "6.15"', "version: 6.15"), encoding="utf-8")
+    stderr = io.StringIO()
+    assert lint([specs], stderr=stderr) == 2
+    lines = stderr.getvalue().splitlines()
+    assert lines[0].endswith("kernels/linux-6.15.yaml:5:10: spec error: expected a string, found a number (6.15)")
+    users = [line for line in lines if "spec(s) that use it are not checked until it loads" in line]
+    assert len(users) == 1 and users[0].split(":")[0].endswith("kernels/linux-6.15.yaml")
+    assert users[0].count("hosts/") == 4 and "n1-linux-6.15-qemu-10.2.yaml" in users[0]
+    assert not any("has errors (first:" in line for line in lines)  # each dependent said once, in that line
+    assert lines[-1].endswith("specs checked, 1 error(s)")

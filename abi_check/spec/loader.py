@@ -51,6 +51,14 @@ class _Merged:
     info: SpecInfo
 
 
+class BrokenReference(SpecError):
+    """A spec that names a spec with errors: reported after the root cause, which ``cause`` locates."""
+
+    def __init__(self, span: Span | None, message: str, hint: str | None = None, *, cause: Span | None) -> None:
+        super().__init__(span, message, hint)
+        self.cause = cause
+
+
 class SpecLoader:
     """Loads specs through the spec roots, caching every file and every built spec."""
 
@@ -211,10 +219,11 @@ class SpecLoader:
                 first = exc.errors[0] if exc.errors else SpecError(ref.span, "cannot load")
                 if len(exc.errors) == 1 and first.span == ref.span:
                     raise first from None
-                raise SpecError(
+                raise BrokenReference(
                     ref.span,
                     f"{ref.value} has errors (first: {first.span}: {first.message})",
                     "fix the referenced spec first (abi-check lint shows all its errors)",
+                    cause=first.span,
                 ) from None
 
         builder = Builder(merged.node, merged.info, resolve)

@@ -66,7 +66,7 @@ class Result:
 
 
 def exit_code(findings: Sequence[Finding], fail_on: FailOn) -> int:
-    """The README's exit codes: 8 migration fails, 4 guest-visible change, combined as a bitmask; 1 when a rule crashed."""
+    """The README's exit codes: 8 migration fails, 4 guest-visible change, combined; 1 when a rule crashed."""
     code = 0
     if any(f.rule == INTERNAL_ERROR for f in findings):
         code |= ExitCode.TOOL_FAILURE
