@@ -31,15 +31,15 @@ def lint(paths: Sequence[Path], roots: Sequence[Path] = (), stderr: TextIO | Non
             errors.extend(exc.errors)
     unique = {(e.span, e.message): e for e in errors}
     ordered = sorted(unique.values(), key=lambda e: (e.span or Span("", 0, 0), e.message))
-    roots = [e for e in ordered if not _follows(e, ordered)]
-    for error in roots:
+    causes = [e for e in ordered if not _follows(e, ordered)]
+    for error in causes:
         print(error.render(), file=err)
-    for cause, users in _dependents(ordered, roots).items():
+    for cause, users in _dependents(ordered, causes).items():
         names = ", ".join(str(e.span.path) for e in users if e.span is not None)
         print(f"{cause}: {len(users)} spec(s) that use it are not checked until it loads: {names}", file=err)
     noun = "spec" if len(files) == 1 else "specs"
     if ordered:
-        print(f"{len(files)} {noun} checked, {len(roots)} error(s)", file=err)
+        print(f"{len(files)} {noun} checked, {len(causes)} error(s)", file=err)
         return ExitCode.INPUT_ERROR
     print(f"{len(files)} {noun} checked, no errors", file=err)
     return ExitCode.OK
@@ -52,10 +52,10 @@ def _follows(error: InputError, reported: Sequence[InputError]) -> bool:
     return any(e.span is not None and e.span.path == error.cause.path for e in reported if e is not error)
 
 
-def _dependents(ordered: Sequence[InputError], roots: Sequence[InputError]) -> dict[str, list[InputError]]:
+def _dependents(ordered: Sequence[InputError], causes: Sequence[InputError]) -> dict[str, list[InputError]]:
     """The specs each root cause keeps from loading, by the file of the cause."""
     out: dict[str, list[InputError]] = {}
     for error in ordered:
-        if error not in roots and isinstance(error, BrokenReference) and error.cause is not None:
+        if error not in causes and isinstance(error, BrokenReference) and error.cause is not None:
             out.setdefault(error.cause.path, []).append(error)
     return out
