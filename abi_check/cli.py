@@ -273,15 +273,35 @@ def _app() -> "typer.Typer":
             )
         )
 
-    @app.command("rules")
+    rules_app = typer.Typer(help="The rule catalogue, and tests of rules against their fixtures.")
+    app.add_typer(rules_app, name="rules")
+
+    @rules_app.callback(invoke_without_command=True)
     def rules_cmd(
+        ctx: typer.Context,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
     ) -> None:
         """List the rule catalogue: id, default severity, category and summary."""
+        if ctx.invoked_subcommand is not None:
+            return
         from abi_check.commands.explain import list_rules
 
         raise typer.Exit(_guard(lambda: list_rules(rules or [], fmt)))
+
+    @rules_app.command("test")
+    def rules_test(
+        fixtures: Annotated[
+            Path, typer.Argument(metavar="DIR", help="Fixtures: DIR/<rule-id>/fires/{src,dst,expected}.yaml, quiet/.")
+        ],
+        rules: Annotated[list[Path] | None, rules_opt] = None,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+    ) -> None:
+        """Run each rule on its fixture pairs: exit 0 when every case reports what it expects, 8 when one does not.
+        Every rule given with --rules must have fixtures."""
+        from abi_check.commands.rules_test import run_rule_tests
+
+        raise typer.Exit(_guard(lambda: run_rule_tests(fixtures, rules or [], root or [])))
 
     @app.command()
     def explain(

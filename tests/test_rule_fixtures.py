@@ -2,63 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from abi_check.abi.effective import effective_abi
-from abi_check.abi.views import HostView
-from abi_check.resources import catalogue_dir, rules_dir
-from abi_check.rules.engine import RULE_SUFFIX, RuleSet, check_pair, load_rules
-from abi_check.spec.catalogue import SpecRoots
-from abi_check.spec.loader import SpecLoader
-from abi_check.verdict.findings import INTERNAL_ERROR, Finding
+from abi_check.commands.rules_test import run_case
+from abi_check.resources import rules_dir
+from abi_check.rules.engine import RULE_SUFFIX, RuleSet, load_rules
 
 FIXTURES = Path(__file__).resolve().parent / "rules"
 # Taken from the rule files, not from the fixture tree, so that a new rule without fixtures fails here.
 RULE_IDS = sorted(p.stem for p in rules_dir().glob(f"*{RULE_SUFFIX}") if p.is_file())
-EXPECTED_KEYS = {"subject", "file", "line"}
-
-Located = tuple[str, str, int]
 
 
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
-
-
-def run_pair(rules: RuleSet, case: Path) -> list[Finding]:
-    """check_pair for case/src.yaml -> case/dst.yaml; specs are looked up in the case directory first."""
-    loader = SpecLoader(SpecRoots([case.resolve(), catalogue_dir().resolve()]))
-    src = HostView(effective_abi(loader.load_host(case / "src.yaml")))
-    dst = HostView(effective_abi(loader.load_host(case / "dst.yaml")))
-    return check_pair(rules, src, dst)
-
-
-def located(findings: list[Finding], rule_id: str) -> list[Located]:
-    out = []
-    for finding in findings:
-        if finding.rule != rule_id:
-            continue
-        assert finding.span is not None, f"{rule_id} reported {finding.subject!r} without a location"
-        out.append((finding.subject, Path(finding.span.path).name, finding.span.line))
-    return out
-
-
-def expected(case: Path) -> list[Located]:
-    data = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8"))
-    assert isinstance(data, list) and data, f"{case}/expected.yaml must be a non-empty list of findings"
-    out = []
-    for item in data:
-        assert isinstance(item, dict) and set(item) == EXPECTED_KEYS, f"{case}/expected.yaml: {item!r}"
-        out.append((str(item["subject"] or ""), str(item["file"]), int(item["line"])))
-    return out
-
-
-def no_internal_errors(findings: list[Finding]) -> None:
-    crashed = [f"{f.subject}: {f.message}" for f in findings if f.rule == INTERNAL_ERROR]
-    assert not crashed, crashed
 
 
 def test_every_rule_has_fixtures() -> None:
@@ -79,14 +41,58 @@ def test_no_fixtures_for_unknown_rules() -> None:
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_rule_fires(rules: RuleSet, rule_id: str) -> None:
-    case = FIXTURES / rule_id / "fires"
-    findings = run_pair(rules, case)
-    no_internal_errors(findings)
-    assert located(findings, rule_id) == expected(case)
+    result = run_case(rules, rule_id, FIXTURES / rule_id / "fires", [])
+    assert not result.problems and result.expected, result
+    assert result.found == result.expected
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_rule_quiet(rules: RuleSet, rule_id: str) -> None:
-    findings = run_pair(rules, FIXTURES / rule_id / "quiet")
-    no_internal_errors(findings)
-    assert located(findings, rule_id) == []
+    result = run_case(rules, rule_id, FIXTURES / rule_id / "quiet", [])
+    assert not result.problems and result.found == ()
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "abi_check", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_rules_test_passes_on_the_shipped_fixtures() -> None:
+    done = cli("rules", "test", str(FIXTURES))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == f"{len(RULE_IDS)} rule(s), {2 * len(RULE_IDS)} case(s): " \
+        f"{2 * len(RULE_IDS)} passed, 0 failed"
+
+
+USER_RULE = rules_dir() / "psci-not-implemented.rule"
+
+
+def test_rules_test_for_a_rule_author(tmp_path: Path) -> None:
+    """A user rule with a wrong expectation fails (8) naming both sides; a rule without fixtures fails too."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    text = USER_RULE.read_text(encoding="utf-8")
+    (rules_dir / "my-psci.rule").write_text(text.replace("rule psci-not-implemented", "rule my-psci"), "utf-8")
+    (rules_dir / "untested.rule").write_text(text.replace("rule psci-not-implemented", "rule untested"), "utf-8")
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES / "psci-not-implemented", fixtures / "my-psci")
+    expected = fixtures / "my-psci" / "fires" / "expected.yaml"
+    expected.write_text(expected.read_text(encoding="utf-8").replace("line: 15", "line: 16"), "utf-8")
+    done = cli("rules", "test", str(fixtures), "--rules", str(rules_dir))
+    assert done.returncode == 8, done.stdout + done.stderr
+    out = done.stdout
+    assert "my-psci/fires: FAIL" in out and "my-psci/quiet: ok" in out
+    assert "expected, not reported: (no subject) at linux-6.13.yaml:16" in out
+    assert "reported, not expected: (no subject) at linux-6.13.yaml:15" in out
+    assert "untested: FAIL: no fixtures" in out
+    assert out.splitlines()[-1] == "1 rule(s), 2 case(s): 1 passed, 2 failed"
+
+
+def test_rules_test_bad_fixtures_are_located_input_errors(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "psci-not-implemented", tmp_path / "no-such-rule")
+    shutil.copytree(FIXTURES / "psci-not-implemented", tmp_path / "psci-not-implemented")
+    (tmp_path / "psci-not-implemented" / "fires" / "expected.yaml").write_text("- {subject: x, file: y}\n", "utf-8")
+    done = cli("rules", "test", str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no-such-rule:1:1: input error: no rule 'no-such-rule' to test" in done.stderr
+    assert "expected.yaml:1:3: spec error: missing required key 'line'" in done.stderr
