@@ -28,7 +28,7 @@ def _guard(run: Callable[[], int]) -> int:
 def _app() -> "typer.Typer":
     import typer
 
-    from abi_check.report.formats import Format, MatrixFormat
+    from abi_check.report.formats import DescribeFormat, Format, MatrixFormat
     from abi_check.verdict.result import FailOn
 
     app = typer.Typer(
@@ -272,6 +272,32 @@ def _app() -> "typer.Typer":
                 )
             )
         )
+
+    @app.command()
+    def show(
+        hosts: Annotated[list[Path], typer.Argument(metavar="HOST...", help="Host specs.")],
+        fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+    ) -> None:
+        """What the guest on a host sees: every register, its value and where it comes from (kernel default,
+        VMM write, host CPU), the vCPU features, PSCI versions and writable ID registers."""
+        from abi_check.commands.describe import run_show
+
+        raise typer.Exit(_guard(lambda: run_show(hosts, fmt=fmt, roots=root or [], output=output)))
+
+    @app.command()
+    def diff(
+        a: Annotated[Path, typer.Argument(metavar="A", help="A host spec.")],
+        b: Annotated[Path, typer.Argument(metavar="B", help="Another host spec.")],
+        fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+    ) -> None:
+        """Every difference between the guest ABIs of two hosts, whether or not a rule fires on it (exit 0)."""
+        from abi_check.commands.describe import run_diff
+
+        raise typer.Exit(_guard(lambda: run_diff(a, b, fmt=fmt, roots=root or [], output=output)))
 
     rules_app = typer.Typer(help="The rule catalogue, and tests of rules against their fixtures.")
     app.add_typer(rules_app, name="rules")

@@ -50,6 +50,13 @@ def reporter(fmt: Format) -> Callable[[Result, bool], str]:
     assert_never(fmt)
 
 
+class DescribeFormat(enum.StrEnum):
+    """``show`` and ``diff``: a person's view or the data."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 class MatrixFormat(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
