@@ -7,7 +7,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .kvm import Hypervisor
 
 from abi_check import __version__
 
@@ -41,7 +44,7 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _open_kvm(device: str) -> Any:
+def _open_kvm(device: str) -> Hypervisor:
     from .kvm import KvmSystem
 
     if os.uname().machine not in ("aarch64", "arm64") and device == DEFAULT_DEVICE:
@@ -75,7 +78,7 @@ def _load_dumps(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
     return dumps
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, hypervisor: Hypervisor | None = None) -> int:
     from .provenance import provenance
 
     if args.import_fingerprint is not None:
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         _emit(document, args.output)
         return EXIT_OK
     dumps = _load_dumps(args.restore) if args.restore else []
-    hv = _open_kvm(args.device)
+    hv = hypervisor if hypervisor is not None else _open_kvm(args.device)
     if args.restore:
         from .restore import replay_all
 
@@ -101,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, hypervisor: Hypervisor | None = None) -> int:
+    """Exit 0 done, 2 no usable KVM or bad input, 8 a replay was refused, 1 the probe itself failed."""
     args = _parser().parse_args(argv)
     try:
-        return run(args)
+        return run(args, hypervisor)
     except _Unusable as exc:
         return _fail(str(exc), EXIT_USAGE)
     except (OSError, ValueError, KeyError) as exc:
