@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -131,3 +132,14 @@ def test_schema_rejects_a_bad_register_id(dump: Json, dump_schema: Json) -> None
     _vcpu(dump, "psci-0.2")["registers"][0]["id"] = "MIDR_EL1"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(dump, dump_schema)
+
+
+def test_real_lab_dumps_match_the_schema(dump_schema: Json) -> None:
+    """The dumps a lab run left in lab/out/dumps (skipped when the lab has not run in this clone)."""
+    from .conftest import REPO
+
+    paths = sorted((REPO / "lab" / "out" / "dumps").glob("*.json"))
+    if not paths:
+        pytest.skip("no lab dumps: run python3 lab/run.py")
+    for path in paths:
+        jsonschema.validate(json.loads(path.read_text()), dump_schema, format_checker=jsonschema.FormatChecker())
