@@ -299,6 +299,18 @@ def _app() -> "typer.Typer":
 
         raise typer.Exit(_guard(lambda: run_diff(a, b, fmt=fmt, roots=root or [], output=output)))
 
+    @app.command(
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+        add_help_option=False,
+    )
+    def probe(ctx: typer.Context) -> None:
+        """Record what this host's KVM answers (registers, values, PSCI versions, bitmap bits, writable masks) as
+        a JSON dump; --restore DUMP... replays other hosts' dumps (exit 8 if KVM refuses a register). Standard
+        library only: also runs as python3 -m abi_check.probe. See abi-check probe --help."""
+        from abi_check.probe.cli import main as probe_main
+
+        raise typer.Exit(probe_main(list(ctx.args)))
+
     rules_app = typer.Typer(help="The rule catalogue, and tests of rules against their fixtures.")
     app.add_typer(rules_app, name="rules")
 
