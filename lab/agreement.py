@@ -1,0 +1,221 @@
+"""Each lab replay against what ``abi-check pair`` predicts for it, from the catalogue's specs.
+
+A replay restores every register of a source dump on a fresh vCPU of a destination kernel (the lab's
+save-everything VMM, ``lab/specs/vmms/lab-replay*.yaml``). The prediction is ``pair`` for the same move:
+source host = (the catalogue's spec of the source kernel, that VMM with the feature set's vCPU features, the
+catalogue's spec of QEMU's emulated CPU), destination likewise. They agree when the registers the real kernel
+refused are exactly the registers of ``pair``'s error findings. A disagreement fails CI unless
+``lab/accepted.yaml`` lists it with a reason.
+
+Run ``python3 lab/agreement.py`` for the table (``--update-doc`` writes it into docs/ground-truth.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LAB = Path(__file__).resolve().parent
+REPO = LAB.parent
+RESULTS = LAB / "out" / "results.json"
+ACCEPTED = LAB / "accepted.yaml"
+DOC = REPO / "docs" / "ground-truth.md"
+BEGIN_MARK, END_MARK = "<!-- agreement:begin -->", "<!-- agreement:end -->"
+
+# The probe's feature sets, as the lab's VMM profiles that ask for the same vCPU features.
+VMM_OF = {
+    "psci-0.2": "lab-replay",
+    "psci-0.1": "lab-replay-psci-0.1",
+    "psci-0.2+pmu-v3": "lab-replay-pmu-v3",
+    "psci-0.2+sve": "lab-replay-sve",
+    "psci-0.2+ptrauth": "lab-replay-ptrauth",
+    "psci-0.2+pmu-v3+sve+ptrauth": "lab-replay-all",
+}
+# QEMU's emulated CPUs, as the catalogue describes them.
+CPU_OF = {"max": "qemu-max", "neoverse-n1": "qemu-neoverse-n1"}
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One replay of one feature set: what KVM refused, what pair predicted, and whether they agree."""
+
+    source: str
+    destination: str
+    feature_set: str
+    refused: dict[str, str]  # register name -> errno, as the real kernel answered
+    predicted: dict[str, str]  # register name -> the rules whose error findings name it
+    unmodelled: str = ""  # why no prediction could be made (a kernel or CPU the catalogue lacks)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source} -> {self.destination} [{self.feature_set}]"
+
+    @property
+    def missed(self) -> list[str]:
+        """Refused for real, not predicted: the false "compatible" this check exists to catch."""
+        return sorted(set(self.refused) - set(self.predicted))
+
+    @property
+    def invented(self) -> list[str]:
+        """Predicted, not refused: a false failure."""
+        return sorted(set(self.predicted) - set(self.refused))
+
+    @property
+    def agrees(self) -> bool:
+        return not self.unmodelled and not self.missed and not self.invented
+
+
+def kernel_spec(point_release: str, label: str, names: set[str]) -> str | None:
+    """The most specific catalogue kernel for a lab kernel: its point release (linux-6.12.118) or its line."""
+    for name in (f"linux-{point_release}", f"linux-{label}"):
+        if name in names:
+            return name
+    return None
+
+
+def catalogue_names() -> set[str]:
+    from abi_check.resources import catalogue_dir
+
+    return {p.stem for p in (catalogue_dir() / "kernels").glob("*.yaml")} | {
+        p.stem for p in (catalogue_dir() / "cpus").glob("*.yaml")
+    }
+
+
+def checks(results: Json) -> Iterator[Check]:
+    """Every cross-kernel replay of the lab, per feature set (self-replays are the lab's own control)."""
+    from abi_check.abi.effective import effective_abi
+    from abi_check.abi.views import HostView
+    from abi_check.resources import catalogue_dir
+    from abi_check.rules.engine import check_pair, load_rules
+    from abi_check.spec import registers as regs
+    from abi_check.spec.catalogue import SpecRoots
+    from abi_check.spec.loader import SpecLoader
+    from abi_check.verdict.findings import Severity
+
+    rules = load_rules()
+    names = catalogue_names()
+    boots = {b["name"]: b for b in results["boots"]}
+    releases = {k["label"]: k["point_release"] for k in results["kernels"]}
+    with tempfile.TemporaryDirectory(prefix="abi-check-agreement-") as tmp:
+        hosts = Path(tmp)
+        loader = SpecLoader(SpecRoots([hosts, LAB / "specs", catalogue_dir()]))
+
+        def host(boot_name: str, feature_set: str) -> Any:
+            boot = boots[boot_name]
+            kernel = kernel_spec(releases[boot["kernel"]], boot["kernel"], names)
+            cpu = CPU_OF.get(boot["cpu"])
+            if kernel is None or cpu is None or cpu not in names:
+                raise LookupError(f"no catalogue spec for kernel {boot['kernel']} ({releases[boot['kernel']]})"
+                                  if kernel is None else f"no catalogue spec for QEMU's {boot['cpu']} CPU")
+            name = f"{boot_name}-{feature_set}".replace("+", "-").replace(".", "-").lower()
+            path = hosts / f"{name}.yaml"
+            path.write_text(f"abi-check: 1\nkind: host\nname: {name}\nsource: lab\nkernel: {kernel}\n"
+                            f"vmm: {VMM_OF[feature_set]}\ncpu: {cpu}\nvcpus: 2\n", encoding="utf-8")
+            return HostView(effective_abi(loader.load_host(path)))
+
+        for pair in results["pairs"]:
+            if pair["source"] == pair["destination"]:
+                continue
+            for feature_set, replay in sorted(pair["feature_sets"].items()):
+                refused = {_name(r["name"]): r["errno"] for r in replay["refused"]}
+                if replay["init_errno"]:
+                    refused["vCPU init"] = replay["init_errno"]
+                try:
+                    src, dst = host(pair["source"], feature_set), host(pair["destination"], feature_set)
+                except LookupError as exc:
+                    yield Check(pair["source"], pair["destination"], feature_set, refused, {}, str(exc))
+                    continue
+                predicted: dict[str, list[str]] = {}
+                for finding in check_pair(rules, src, dst):
+                    if finding.severity is Severity.ERROR:
+                        predicted.setdefault(_register(finding.subject, regs), []).append(finding.rule)
+                yield Check(pair["source"], pair["destination"], feature_set, refused,
+                            {k: ", ".join(sorted(set(v))) for k, v in predicted.items()})
+
+
+def _name(kvm_name: str) -> str:
+    """The probe names firmware registers as KVM does (KVM_REG_ARM_PSCI_VERSION); the catalogue drops the
+    prefix (PSCI_VERSION)."""
+    return kvm_name.removeprefix("KVM_REG_ARM_")
+
+
+def _register(subject: str, regs: Any) -> str:
+    """The register a finding is about: its subject, or the register part of REGISTER.FIELD / REGISTER.BIT."""
+    for candidate in (subject, subject.split(".")[0], re.split(r"[ :]", subject)[0]):
+        try:
+            return str(regs.register_name(regs.register_id(candidate)))
+        except ValueError:
+            continue
+    return f"(no register: {subject or 'empty subject'})"
+
+
+def accepted() -> dict[str, str]:
+    """Disagreements accepted with a reason: ``key: reason`` lines of lab/accepted.yaml."""
+    import yaml
+
+    if not ACCEPTED.is_file():
+        return {}
+    data = yaml.safe_load(ACCEPTED.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def table(all_checks: Sequence[Check], reasons: dict[str, str]) -> str:
+    """One row per replay and outcome: feature sets with the same refusals and prediction share a row."""
+    rows: dict[tuple[str, str, str, str], list[Check]] = {}
+    for c in all_checks:
+        real = ", ".join(f"{k} {v}" for k, v in sorted(c.refused.items())) or "none"
+        said = c.unmodelled or ", ".join(f"{k} ({v})" for k, v in sorted(c.predicted.items())) or "none"
+        rows.setdefault((f"{c.source} -> {c.destination}", real, said, _verdict(c, reasons)), []).append(c)
+    lines = ["| replay | feature sets | refused by the real kernel | predicted by `abi-check pair` | agree? |",
+             "|---|---|---|---|---|"]
+    for (move, real, said, verdict), group in rows.items():
+        sets = ", ".join(c.feature_set for c in group)
+        lines.append(f"| {move} | {sets} | {real} | {said} | {verdict} |")
+    agree = sum(c.agrees for c in all_checks)
+    lines += ["", f"{agree} of {len(all_checks)} replays (one per feature set) agree; "
+              f"{sum(not c.agrees and c.key in reasons for c in all_checks)} disagreements accepted."]
+    return "\n".join(lines)
+
+
+def _verdict(check: Check, reasons: dict[str, str]) -> str:
+    if check.agrees:
+        return "yes"
+    return f"accepted: {reasons[check.key]}" if check.key in reasons else "**no**"
+
+
+def update_doc(text: str) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    start, end = doc.index(BEGIN_MARK) + len(BEGIN_MARK), doc.index(END_MARK)
+    DOC.write_text(doc[:start] + "\n" + text + "\n" + doc[end:], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the lab's results.json")
+    parser.add_argument("--update-doc", action="store_true", help="write the table into docs/ground-truth.md")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text(encoding="utf-8"))
+    all_checks = list(checks(results))
+    reasons = accepted()
+    text = table(all_checks, reasons)
+    print(text)
+    if args.update_doc:
+        update_doc(text)
+    failing = [c for c in all_checks if not c.agrees and c.key not in reasons]
+    stale = sorted(set(reasons) - {c.key for c in all_checks if not c.agrees})
+    for key in stale:
+        print(f"lab/accepted.yaml: '{key}' agrees now (or is gone): remove it", file=sys.stderr)
+    return 8 if failing or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
