@@ -311,6 +311,32 @@ def _app() -> "typer.Typer":
 
         raise typer.Exit(probe_main(list(ctx.args)))
 
+    @app.command()
+    def verify(
+        args: Annotated[
+            list[Path], typer.Argument(metavar="[HOST] DUMP", help="A host spec and a dump, or only a dump with "
+                                       "--kernel and --cpu.")
+        ],
+        kernel: Annotated[str | None, typer.Option("--kernel", help="A kernel spec (name or file).")] = None,
+        cpu: Annotated[str | None, typer.Option("--cpu", help="A CPU spec (name or file).")] = None,
+        fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
+        root: Annotated[list[Path] | None, roots_opt] = None,
+        output: Annotated[Path | None, output_opt] = None,
+    ) -> None:
+        """What the specs predict a kernel on a CPU answers, against a real KVM's dump (abi-check probe, or a
+        Firecracker fingerprint): listed registers, values, PSCI versions, bitmap bits, writable masks. Exit 0
+        when they agree, 8 when they differ."""
+        from abi_check.commands.verify import run_verify
+        from abi_check.errors import InputError
+
+        def run() -> int:
+            if len(args) not in (1, 2):
+                raise InputError(None, "give a host spec and a dump, or a dump with --kernel and --cpu")
+            host, dump = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+            return run_verify(dump, host=host, kernel=kernel, cpu=cpu, fmt=fmt, roots=root or [], output=output)
+
+        raise typer.Exit(_guard(run))
+
     rules_app = typer.Typer(help="The rule catalogue, and tests of rules against their fixtures.")
     app.add_typer(rules_app, name="rules")
 

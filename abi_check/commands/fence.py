@@ -11,7 +11,7 @@ from pathlib import Path
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.views import HostView
 from abi_check.commands.baseline.reconcile import blocking, threshold
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import InputError, InputErrors
 from abi_check.exitcodes import ExitCode
 from abi_check.report.fence import Blocking, FenceCell, FenceReport, render
 from abi_check.report.formats import Format
@@ -21,6 +21,7 @@ from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
 from abi_check.spec.hostcheck import ErrorList, check_host
 from abi_check.spec.loader import SpecLoader
 from abi_check.spec.model import Cpu, Host, Kernel, Kind, Spec, SpecInfo, Vmm
+from abi_check.spec.named import load_named
 from abi_check.verdict.findings import INTERNAL_ERROR, Severity
 from abi_check.verdict.result import FailOn, PairResult, Result, answer_exit_code
 
@@ -162,40 +163,6 @@ def fence(kernels: Sequence[Kernel], vmms: Sequence[Vmm], cpus: Sequence[Cpu], v
     return classify(combos, unsafe, len(kernels), len(vmms)), crashed
 
 
-def resolve(refs: Sequence[str], kind: Kind, option: str, loader: SpecLoader, roots: SpecRoots) -> list[Spec]:
-    """Specs named on the command line by catalogue name or by path; every bad one reported."""
-    out: list[Spec] = []
-    errors: list[InputError] = []
-    seen: set[str] = set()
-    for ref in refs:
-        try:
-            if "/" in ref or ref.endswith(SPEC_SUFFIXES):
-                if not Path(ref).is_file():
-                    raise SpecError(None, f"{option} {ref}: no such spec file")
-                spec = loader.load(Path(ref), kind)
-            else:
-                try:
-                    path = roots.resolve(ref, Span("<command line>", 1, 1), Path.cwd() / "-")
-                except SpecError as exc:
-                    raise SpecError(None, f"{option} {ref}: {exc.message}", exc.hint) from None
-                spec = loader.load(path, kind)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        except SpecError as exc:
-            errors.append(exc)
-            continue
-        if spec.info.name in seen:
-            errors.append(SpecError(None, f"{option} {ref}: {spec.info.name} is given twice",
-                                    "list each release once, oldest first"))
-            continue
-        seen.add(spec.info.name)
-        out.append(spec)
-    if errors:
-        raise InputErrors(errors)
-    return out
-
-
 def run_fence(
     kernels: Sequence[str],
     *,
@@ -217,7 +184,7 @@ def run_fence(
     for option, refs, kind in (("KERNEL", kernels, Kind.KERNEL), ("--vmm", vmms, Kind.VMM),
                                ("--cpu", cpus or [DEFAULT_CPU], Kind.CPU)):
         try:
-            loaded[option] = resolve(refs, kind, option, loader, spec_roots)
+            loaded[option] = load_named(refs, kind, option, loader, spec_roots)
         except InputErrors as exc:
             errors.extend(exc.errors)
     if errors:
