@@ -138,8 +138,10 @@ def _app() -> "typer.Typer":
         output: Annotated[Path | None, output_opt] = None,
         config: Annotated[Path | None, config_opt] = None,
         jobs: Annotated[
-            int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
-        ] = 0,
+            int | None,
+            typer.Option("--jobs", "-j", min=1, help="Worker processes, at most one per available CPU "
+                         "(default: one per available CPU; a small matrix runs in-process)."),
+        ] = None,
         findings: Annotated[
             bool | None,
             typer.Option(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -31,19 +31,23 @@ class InputError(Exception):
 
     def render(self, *, context: bool = True) -> str:
         """``file:line:col: message`` plus the offending line, a caret and the hint."""
-        where = f"{self.span}: " if self.span else ""
-        out = [f"{where}{self.kind} error: {self.message}"]
+        where = f"{printable(str(self.span))}: " if self.span else ""
+        out = [f"{where}{self.kind} error: {printable(self.message)}"]
         if context and self.span is not None:
             line = source_line(self.span)
             if line is not None:
                 out.append(f"    {line}")
                 out.append("    " + " " * _caret_offset(line, self.span.col) + "^")
         if self.hint:
-            out.append(f"  hint: {self.hint}")
+            out.append(f"  hint: {printable(self.hint)}")
         return "\n".join(out)
 
     def __str__(self) -> str:
         return self.render(context=False)
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[Span | None, str, str | None]]:
+        # Raised in a matrix worker process, it crosses back by pickle: keep the span and the hint.
+        return (type(self), (self.span, self.message, self.hint))
 
 
 class SpecError(InputError):
@@ -78,16 +82,65 @@ def decode_utf8(data: bytes, path: str, error: type[InputError]) -> str:
                     "save the file as UTF-8") from None
 
 
+# Characters that must not reach a terminal or a CI log as they are: C0 and C1 controls (escape sequences, a
+# newline that starts a GitHub workflow command), DEL, and the bidirectional overrides that reorder what is shown.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_BUT_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """Text with every control character written as an escape (``\\x1b``); ``lines`` keeps tabs and newlines."""
+    return (_UNPRINTABLE_BUT_LINES if lines else UNPRINTABLE).sub(_escaped, text)
+
+
+_SGR = r"\x1b\[[0-9;]*m"
+_UNSAFE_OUTPUT = re.compile(_UNPRINTABLE_BUT_LINES.pattern)
+_UNSAFE_TERMINAL = re.compile(f"{_SGR}|{_UNPRINTABLE_BUT_LINES.pattern}")
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return found if len(found) > 1 else f"\\u{ord(found):04x}"
+
+
+def safe_output(text: str, *, terminal: bool = False) -> str:
+    """The last filter of everything written out: control characters become ``\\u00XX`` (valid inside JSON
+    strings too, where encoders already put them), keeping lines and tabs; on a terminal, colour (SGR) stays."""
+    return (_UNSAFE_TERMINAL if terminal else _UNSAFE_OUTPUT).sub(_json_escaped, text)
+
+
+# The text of every file that was loaded, by the path its spans carry: an error quotes the line it points at
+# from here, never by reading the file again (the file may have changed, or be a link to something else).
+_SOURCES: dict[str, str] = {}
+QUOTE_LIMIT = 160  # characters of a quoted line
+
+
+def remember_source(path: str, text: str) -> None:
+    """Record the text that was loaded from ``path`` (as its spans name it), for quoting in error messages."""
+    _SOURCES[path] = text
+
+
 def source_line(span: Span) -> str | None:
-    """The text of the line a span points at, or None when the file cannot be read."""
-    try:
-        with Path(span.path).open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if number == span.line:
-                    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
-    except OSError:
+    """The line a span points at, from the text that was loaded (bounded and printable), or None."""
+    text = _SOURCES.get(span.path)
+    if text is None or span.line < 1:
         return None
-    return None
+    lines = text.split("\n", span.line)
+    if len(lines) < span.line:
+        return None
+    line = lines[span.line - 1].rstrip("\r")
+    if len(line) > QUOTE_LIMIT:
+        if span.col > QUOTE_LIMIT:
+            return None  # the place is beyond what is quoted: the message alone says it
+        line = line[:QUOTE_LIMIT] + " ..."
+    return printable(line, lines=True)
 
 
 def _caret_offset(line: str, col: int) -> int:

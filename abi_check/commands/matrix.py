@@ -28,13 +28,14 @@ def run_matrix(
     fmt: MatrixFormat,
     settings: Settings,
     output: Path | None,
-    jobs: int,
+    jobs: int | None,
     findings: bool | None,
 ) -> int:
     paths = list(specs) or [catalogue_dir() / "hosts"]
     hosts = load_hosts(paths, settings.roots)
+    workers = worker_count(jobs, len(hosts), len(settings.rules.rules))
     with ProgressBar("evaluating rules") as progress:
-        matrix = build_matrix(hosts, settings.rules, jobs, progress, settings.policy.severity)
+        matrix = build_matrix(hosts, settings.rules, workers, progress, settings.policy.severity)
     inputs = tuple(display_path(p) for p in paths)
     if fmt in RESULT_FORMATS:
         return emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)
@@ -42,8 +43,29 @@ def run_matrix(
     with_findings = findings if findings is not None else len(hosts) <= FINDINGS_HOST_LIMIT
     report = MatrixReport(matrix, domains, separations, settings.fail_on, inputs, with_findings)
     color = fmt is MatrixFormat.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_chunks(matrix_reporter(fmt)(report, color), output)
+    write_chunks(matrix_reporter(fmt)(report, color), output, terminal=color)
     return exit_code(report)
+
+
+# Fewer evaluations than this per worker cost more in forking and pickling than they save.
+EVALUATIONS_PER_WORKER = 2000
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and taskset narrow), else all of them."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(requested: int | None, hosts: int, rules: int) -> int:
+    """Worker processes for a matrix: what was asked (default: every available CPU), never more than the CPUs
+    available nor than the work needs; 1 runs in-process, with no pool. ``requested`` below 1 is refused by
+    the command line (exit 2) and treated as the default here."""
+    work = max(1, hosts * hosts * max(rules, 1) // EVALUATIONS_PER_WORKER)
+    wanted = requested if requested is not None and requested > 0 else available_cpus()
+    return max(1, min(wanted, available_cpus(), work))
 
 
 def _as_result(matrix: Matrix, inputs: tuple[str, ...], settings: Settings) -> Result:

@@ -82,9 +82,12 @@ def discover(start: Path) -> Path | None:
 
 
 def _mentions_table(path: Path) -> bool:
+    from abi_check.spec.files import read_bounded
+    from abi_check.spec.yamlnodes import MAX_FILE_BYTES
+
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_bounded(path, str(path), MAX_FILE_BYTES, ConfigError).decode("utf-8", errors="replace")
+    except ConfigError:
         return False
     return any(line.strip().replace(" ", "").startswith(("[tool.abi-check", '[tool."abi-check"'))
                for line in text.splitlines())
@@ -99,18 +102,19 @@ def load_config(explicit: Path | None, start: Path | None = None) -> Config:
 
 
 def read_config(path: Path) -> Config:
+    from abi_check.spec.files import read_bounded
     from abi_check.spec.loader import display_path
+    from abi_check.spec.yamlnodes import MAX_FILE_BYTES
 
     shown = display_path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(None, f"{shown}: cannot read the configuration file: {exc.strerror or exc}") from None
+    data = read_bounded(path, shown, MAX_FILE_BYTES, ConfigError, "configuration")
     if path.suffix == ".toml":
-        from abi_check.errors import decode_utf8
+        from abi_check.errors import decode_utf8, remember_source
         from abi_check.spec.tomlnodes import load_table
 
-        node = load_table(decode_utf8(data, shown, ConfigError), shown, TABLE)
+        text = decode_utf8(data, shown, ConfigError)
+        remember_source(shown, text)
+        node = load_table(text, shown, TABLE)
         if node is None:
             raise ConfigError(Span(shown, 1, 1), "no [tool.abi-check] table in this file",
                               "add one, or point --config at an .abi-check.yaml")
@@ -134,16 +138,50 @@ def as_config_errors(errors: Sequence[SpecError], kind: type[ConfigError] = Conf
     return InputErrors([kind(e.span, e.message, e.hint) for e in errors])
 
 
+def repository_of(directory: Path) -> Path:
+    """The repository a configuration file belongs to: the nearest directory upward that holds ``.git``, else
+    the file's own directory. Paths in the file must stay inside it (a pull request may plant the file)."""
+    for candidate in (directory, *directory.parents):
+        try:
+            if (candidate / ".git").exists():
+                return candidate
+        except OSError:
+            break
+    return directory
+
+
+def _inside(node: Node, base: Path, repository: Path) -> Path:
+    """``base / value`` when it (after following links) stays in the repository; the message names the path only."""
+    target = base / str(node.value)
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError):
+        resolved = None
+    if resolved is None or not resolved.is_relative_to(repository):
+        raise ConfigError(node.span, f"'{node.value}' is outside the repository ({repository})",
+                          "paths in the configuration name files and directories inside the repository")
+    return target
+
+
 def _build(node: Node, base: Path, path: Path) -> Config:
     shape: list[SpecError] = []
     SCHEMA.check(node, shape)
     if shape:
         raise as_config_errors(shape)
+    repository = repository_of(base)
+    outside: list[InputError] = []
+
+    def inside(item: Node) -> Path:
+        try:
+            return _inside(item, base, repository)
+        except ConfigError as exc:
+            outside.append(exc)
+            return base
 
     def paths(key: str) -> tuple[Path, ...]:
         found = node.get(key)
         items = found.value if found is not None and isinstance(found.value, list) else []
-        return tuple(base / str(item.value) for item in items)
+        return tuple(inside(item) for item in items)
 
     severity: dict[str, tuple[Severity, Span]] = {}
     found = node.get("severity")
@@ -156,12 +194,15 @@ def _build(node: Node, base: Path, path: Path) -> Config:
         disabled = {str(item.value): item.span for item in found.value}
     fail_on = node.get("fail-on")
     waivers = node.get("waivers")
-    return Config(
+    config = Config(
         path=path,
         spec_roots=paths("spec-roots"),
         rule_dirs=paths("rules"),
         severity=severity,
         disabled=disabled,
         fail_on=FailOn(str(fail_on.value)) if fail_on is not None else None,
-        waivers=base / str(waivers.value) if waivers is not None else None,
+        waivers=inside(waivers) if waivers is not None else None,
     )
+    if outside:
+        raise InputErrors(outside)
+    return config

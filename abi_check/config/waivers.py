@@ -128,14 +128,12 @@ def load_waivers(path: Path, rule_ids: Sequence[str]) -> list[Waiver]:
     """Every waiver of a file; all problems are raised together, located."""
     from abi_check.config.file import as_config_errors
     from abi_check.errors import decode_utf8
+    from abi_check.spec.files import read_bounded
     from abi_check.spec.loader import display_path
-    from abi_check.spec.yamlnodes import load_text
+    from abi_check.spec.yamlnodes import MAX_FILE_BYTES, load_text
 
     shown = display_path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise WaiverError(None, f"{shown}: cannot read the waiver file: {exc.strerror or exc}") from None
+    data = read_bounded(path, shown, MAX_FILE_BYTES, WaiverError, "waiver")
     if not decode_utf8(data, shown, WaiverError).strip():
         raise WaiverError(Span(shown, 1, 1), "the waiver file is empty", "it holds 'waivers:' and a list")
     try:

@@ -19,6 +19,7 @@ from typing import cast
 
 from abi_check.abi.facets import FacetTable, Labels, traced_pair
 from abi_check.abi.views import HostView
+from abi_check.errors import RuleError
 from abi_check.rules.compiler import CompiledRule, Hit
 from abi_check.rules.engine import RuleSet
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity, make_finding
@@ -57,6 +58,8 @@ def run_traced(rule: CompiledRule, src: HostView, dst: HostView) -> tuple[Entry,
     try:
         # A Traced host answers every attribute a rule may read (the compiler allows no other use).
         entry: Entry = tuple(dict.fromkeys(rule.run(cast(HostView, s), cast(HostView, d))))
+    except RuleError:
+        raise  # a rule over its budget is an input error for the whole run, not a crashed cell
     except Exception as exc:
         entry = Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}")
     return entry, frozenset(src_reads), frozenset(dst_reads)

@@ -14,5 +14,6 @@ from abi_check.verdict.result import Result, exit_code
 def emit(result: Result, fmt: Format, output: Path | None) -> int:
     """Waived findings never count; a crashed rule always sets bit 1, whatever the format or threshold."""
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_output(reporter(fmt)(result, color), output)  # a file that cannot be written is an input error
+    # a file that cannot be written is an input error
+    write_output(reporter(fmt)(result, color), output, terminal=color)
     return exit_code(result.findings, result.fail_on)

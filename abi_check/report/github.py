@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abi_check.errors import Span
+from abi_check.errors import UNPRINTABLE, Span
 from abi_check.report.locations import workspace_path
 from abi_check.verdict.findings import Finding, Severity
 from abi_check.verdict.result import Result
@@ -11,8 +11,10 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: 
 
 
 def escape_data(text: str) -> str:
-    """The message part of a workflow command (after ``::``)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part of a workflow command (after ``::``). Other control characters (terminal escapes) are
+    percent-encoded too: GitHub shows them as written (%1B), and they never reach a log raw."""
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return UNPRINTABLE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode()), escaped)
 
 
 def escape_property(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abi_check.errors import printable
 from abi_check.verdict.findings import Severity
 from abi_check.verdict.result import Result
 
@@ -9,7 +10,7 @@ ICON = {"compatible": "✅ compatible", "abi-change": "⚠️ guest ABI change",
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    return printable(text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def _gate_lines(result: Result) -> list[str]:

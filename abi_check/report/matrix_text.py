@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+from abi_check.errors import printable
 from abi_check.report.matrix_report import MatrixReport
 
 SYMBOL = {"compatible": ("✓", "green"), "abi-change": ("~", "yellow"), "fails": ("✗", "bold red")}
@@ -14,7 +15,10 @@ LIST_LIMIT = 25
 
 def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
+
+    def escape(text: str) -> str:
+        return markup_escape(printable(text))
     from rich.table import Table
 
     buffer = io.StringIO()

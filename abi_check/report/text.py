@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from abi_check.errors import printable
 from abi_check.verdict.findings import Severity
 from abi_check.verdict.result import Result
 
@@ -13,7 +14,10 @@ VERDICT = {"compatible": "green", "abi-change": "yellow", "fails": "bold red"}
 
 def render(result: Result, color: bool = False) -> str:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
+
+    def escape(text: str) -> str:
+        return markup_escape(printable(text))
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False, soft_wrap=True)

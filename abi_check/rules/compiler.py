@@ -13,7 +13,7 @@ from typing import Any
 
 from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
-from abi_check.rules.builtins import BUILTINS, RuleRuntimeError, get_attr, ordered, text_of
+from abi_check.rules.builtins import BUILTINS, Budget, RuleRuntimeError, checked, get_attr, ordered, text_of
 from abi_check.rules.parser import parse, unquote
 from abi_check.spec import registers as regs
 from abi_check.verdict.findings import Severity
@@ -24,6 +24,10 @@ Env = dict[str, Any]
 Fn = Callable[[Env], Any]
 META_ORDER = ("name", "summary", "severity", "category", "reference")
 REQUIRED_META = META_ORDER
+# Loops inside loops (for bindings, then any/all/count within them): bounded when compiling, so a rule's work is
+# at most a product of this many collections; the run-time step budget (builtins.MAX_STEPS) bounds the rest.
+MAX_LOOP_NESTING = 3
+BUDGET = "$budget"  # the env key of an evaluation's Budget; '$' keeps it apart from every rule name
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class Compiler:
         # of a host is then always one of the declared facets, which lets the matrix share results.
         self.host_ok = False
         self.in_template = False
+        self.loops = 0  # loops around the expression being compiled
 
     def span(self, item: LarkNode) -> Span:
         meta = getattr(item, "meta", None)
@@ -166,6 +171,7 @@ class Compiler:
                     fn, kind = self.expr(binding.children[1], scope)
                     scope[name] = element_type(kind)
                     bindings.append((name, fn))
+                    self._enter_loop(binding)
             elif hasattr(part, "data") and part.data == "when_clause":
                 cond, _ = self.expr(part.children[0], scope)
             elif hasattr(part, "data") and part.data == "fix_clause":
@@ -177,12 +183,13 @@ class Compiler:
         assert report is not None
         final_report, final_fix, final_cond, final_at = report, fix, cond, at
         subject_var = bindings[0][0] if bindings else None
+        loop_span = self.span(check)
 
         def run(src: HostView, dst: HostView) -> Iterator[Hit]:
-            env: Env = {"src": src, "dst": dst}
+            env: Env = {"src": src, "dst": dst, BUDGET: Budget()}
             for name, fn in compiled_lets:
                 env[name] = fn(env)
-            for bound in _product(bindings, env):
+            for bound in _product(bindings, env, loop_span):
                 if final_cond is None or final_cond(bound):
                     where = final_at(bound) if final_at is not None else None
                     span = where if isinstance(where, Span) else getattr(where, "span", None)
@@ -192,6 +199,13 @@ class Compiler:
         return run
 
     # -- templates ------------------------------------------------------------------------------
+
+    def _enter_loop(self, item: LarkNode) -> None:
+        self.loops += 1
+        if self.loops > MAX_LOOP_NESTING:
+            raise self.error(item, f"loops nest more than {MAX_LOOP_NESTING} deep",
+                             "a rule's work grows with the product of its loops: filter collections with & and - "
+                             "instead of looping over them")
 
     def template(self, token: LarkNode, scope: dict[str, str]) -> Fn:
         raw = str(token)
@@ -427,17 +441,25 @@ class Compiler:
             "*": lambda a, b: a * b,
             "//": lambda a, b: a // b,
         }
-        apply = ops[op]
+        apply = checked(ops[op], op, self.span(tree))
         return (lambda env: apply(left(env), right(env))), kind
 
     def x_quantified(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         quant, name_token, coll_tree, cond_tree = tree.children
         name = str(name_token)
         coll, kind = self.expr(coll_tree, scope)
-        cond, _ = self.expr(cond_tree, {**scope, name: element_type(kind)})
+        outer = self.loops
+        self._enter_loop(tree)
+        try:
+            cond, _ = self.expr(cond_tree, {**scope, name: element_type(kind)})
+        finally:
+            self.loops = outer
+        span = self.span(tree)
 
         def items(env: Env) -> Iterator[bool]:
+            budget: Budget = env[BUDGET]
             for value in coll(env):
+                budget.step(span)
                 yield bool(cond({**env, name: value}))
 
         if str(quant) == "any":
@@ -455,13 +477,15 @@ def _formatted(fn: Fn) -> Fn:
     return lambda env: text_of(fn(env))
 
 
-def _product(bindings: list[tuple[str, Fn]], env: Env) -> Iterator[Env]:
+def _product(bindings: list[tuple[str, Fn]], env: Env, span: Span) -> Iterator[Env]:
     if not bindings:
         yield env
         return
     (name, coll), rest = bindings[0], bindings[1:]
+    budget: Budget = env[BUDGET]
     for value in ordered(coll(env)):
-        yield from _product(rest, {**env, name: value})
+        budget.step(span)
+        yield from _product(rest, {**env, name: value}, span)
 
 
 def compile_rule(text: str, path: str, rule_id: str) -> CompiledRule:

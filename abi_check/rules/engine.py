@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from abi_check.abi.views import HostView
-from abi_check.errors import InputError, InputErrors, RuleError, Span, decode_utf8
+from abi_check.errors import InputError, InputErrors, RuleError, Span, decode_utf8, remember_source
 from abi_check.resources import rules_dir
 from abi_check.rules.compiler import CompiledRule
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity, make_finding
@@ -28,12 +28,15 @@ class RuleSet:
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob(f"*{RULE_SUFFIX}") if p.is_file())
+    from abi_check.spec.files import listed
+
+    return sorted(p for p in directory.glob(f"*{RULE_SUFFIX}") if listed(p))
 
 
 def load_rules(extra_dirs: Sequence[Path] = (), builtin: bool = True) -> RuleSet:
     """Every built-in rule plus the rules in ``extra_dirs``; all rule errors are collected and raised together."""
     from abi_check.rules.compiler import compile_rule
+    from abi_check.spec.files import read_bounded
     from abi_check.spec.loader import display_path
 
     dirs = ([rules_dir()] if builtin else []) + list(extra_dirs)
@@ -43,13 +46,17 @@ def load_rules(extra_dirs: Sequence[Path] = (), builtin: bool = True) -> RuleSet
         if not directory.is_dir():
             errors.append(RuleError(None, f"{directory}: not a directory of .rule files"))
             continue
+        inside = directory.resolve()
         for path in rule_files(directory):
             shown = display_path(path)
             try:
-                data = path.read_bytes()
-                if len(data) > MAX_RULE_BYTES:
-                    raise RuleError(Span(shown, 1, 1), f"rule file is larger than {MAX_RULE_BYTES} bytes")
-                rule = compile_rule(decode_utf8(data, shown, RuleError), shown, path.stem)
+                if not path.resolve().is_relative_to(inside):
+                    raise RuleError(Span(shown, 1, 1), "the rule file is a link that leaves its directory",
+                                    "rule files are read from the rule directories only; copy the rule in")
+                data = read_bounded(path, shown, MAX_RULE_BYTES, RuleError, "rule")
+                text = decode_utf8(data, shown, RuleError)
+                remember_source(shown, text)
+                rule = compile_rule(text, shown, path.stem)
             except RuleError as exc:
                 errors.append(exc)
                 continue
@@ -96,6 +103,8 @@ def check_pair(rules: RuleSet, src: HostView, dst: HostView, only: Iterable[str]
                         category=meta.category,
                     )
                 )
+        except RuleError:
+            raise  # over its budget: an error in the rule (exit 2), not a crash (builtins.RuleBudgetError)
         except Exception as exc:
             findings.append(
                 make_finding(

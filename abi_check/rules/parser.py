@@ -35,6 +35,11 @@ _READABLE = {
 }
 
 
+# How deep a rule's syntax tree may nest. The compiler and the closures it makes recurse once per level, so this
+# keeps them far from Python's recursion limit; the shipped rules nest about 12 deep.
+MAX_DEPTH = 64
+
+
 @cache
 def grammar_text() -> str:
     return (grammars_dir() / "rule.lark").read_text(encoding="utf-8")
@@ -110,8 +115,11 @@ def parse(text: str, path: str, start: str = "start", offset: tuple[int, int] = 
         return cached
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+    _check_brackets(text, path, offset)
     try:
-        tree = _own(grammar().parse(text, start=start))
+        parsed = grammar().parse(text, start=start)
+        _check_depth(parsed, path, offset)
+        tree = _own(parsed)
         assert isinstance(tree, Node)
         tree_cache().put(key, tree)
         return tree
@@ -132,6 +140,51 @@ def parse(text: str, path: str, start: str = "start", offset: tuple[int, int] = 
             expected, message = [], "syntax error"
         hint = f"expected {', '.join(expected[:8])}" if expected else None
         raise RuleError(Span(path, line, col), message, hint) from None
+
+
+def _located(path: str, line: int, col: int, offset: tuple[int, int]) -> Span:
+    return Span(path, line + offset[0], col + (offset[1] if line <= 1 else 0))
+
+
+def _too_deep(span: Span) -> RuleError:
+    return RuleError(span, f"the expression nests more than {MAX_DEPTH} levels deep",
+                     "name parts of it with 'let' and combine the names")
+
+
+def _check_brackets(text: str, path: str, offset: tuple[int, int]) -> None:
+    """Refuse deeply nested brackets before lark sees them (its parse of them slows down with depth)."""
+    if text.count("(") + text.count("[") <= MAX_DEPTH:
+        return
+    import re
+
+    depth, line, line_start = 0, 1, 0
+    # Strings and comments may hold any bracket; skip them whole.
+    for match in re.finditer(r'"""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*|[()\[\]\n]', text):
+        token = match.group(0)
+        if token == "\n":
+            line, line_start = line + 1, match.end()
+        elif token in "([":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(_located(path, line, match.start() - line_start + 1, offset))
+        elif token in ")]":
+            depth = max(0, depth - 1)
+        else:
+            line += token.count("\n")
+            if "\n" in token:
+                line_start = match.start() + token.rfind("\n") + 1
+
+
+def _check_depth(tree: Tree[Token], path: str, offset: tuple[int, int]) -> None:
+    """Refuse a syntax tree deeper than MAX_DEPTH (``not not ...``, ``3 * 3 * ...``), without recursing."""
+    stack: list[tuple[Tree[Token], int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line, col = (1, 1) if getattr(meta, "empty", True) else (meta.line, meta.column)
+            raise _too_deep(_located(path, line, col, offset))
+        stack.extend((child, depth + 1) for child in node.children if not isinstance(child, str))
 
 
 def unquote(token: str) -> str:

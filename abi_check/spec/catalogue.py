@@ -8,6 +8,7 @@ from pathlib import Path
 
 from abi_check.errors import InputError, Span, SpecError
 from abi_check.resources import catalogue_dir
+from abi_check.spec.files import listed
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -16,7 +17,7 @@ def iter_spec_files(directory: Path) -> Iterator[Path]:
     """Every spec file below a directory, in a stable order, skipping hidden directories."""
     for path in sorted(directory.rglob("*")):
         hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
-        if path.suffix in SPEC_SUFFIXES and path.is_file() and not hidden:
+        if path.suffix in SPEC_SUFFIXES and not hidden and listed(path):
             yield path
 
 
@@ -42,7 +43,11 @@ class SpecRoots:
         return cls(unique)
 
     def contains(self, path: Path) -> bool:
-        resolved = path.resolve()
+        """Whether a file, once every link is followed, lies inside a root."""
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a link loop
+            return False
         return any(resolved.is_relative_to(root) for root in self.roots)
 
     def _names(self, root: Path) -> dict[str, list[Path]]:
@@ -76,8 +81,11 @@ class SpecRoots:
             if not found:
                 continue
             if len(found) > 1:
-                listed = ", ".join(str(p) for p in found)
-                raise SpecError(span, f"'{ref}' is ambiguous in {root}: {listed}", "refer to it by relative path")
+                names = ", ".join(str(p) for p in found)
+                raise SpecError(span, f"'{ref}' is ambiguous in {root}: {names}", "refer to it by relative path")
+            if not self.contains(found[0]):
+                raise SpecError(span, f"'{ref}' is {found[0]}, a link that leaves the spec roots",
+                                "specs are read from inside the spec roots only; copy the spec in")
             return found[0]
         raise SpecError(span, f"unknown spec '{ref}'", self._suggest(ref))
 
@@ -96,13 +104,18 @@ def expand(paths: Sequence[Path]) -> tuple[list[Path], list[InputError]]:
     files: list[Path] = []
     errors: list[InputError] = []
     for path in paths:
-        if path.is_dir():
+        try:
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError as exc:
+            errors.append(SpecError(Span(str(path), 1, 1), f"cannot read: {exc.strerror or exc}"))
+            continue
+        if is_dir:
             found = list(iter_spec_files(path))
             if not found:
                 errors.append(SpecError(Span(str(path), 1, 1), "directory holds no .yaml spec"))
             files.extend(found)
-        elif path.is_file():
-            files.append(path)
+        elif exists:
+            files.append(path)  # whatever it is, reading it says what is wrong (a FIFO, a device)
         else:
             errors.append(SpecError(None, f"{path}: no such file or directory"))
     return files, errors

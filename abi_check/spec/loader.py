@@ -82,6 +82,11 @@ class SpecLoader:
 
     def load(self, path: Path, expect: Kind | None = None, span: Span | None = None) -> Spec:
         """The built spec at ``path``; raises InputErrors with every problem found."""
+        if not self.roots.contains(path):
+            # A link out of the roots (to /proc/self/environ, say) is never read: its bytes could end up quoted.
+            raise InputErrors([SpecError(span or Span(display_path(path), 1, 1),
+                                         f"{display_path(path)} is a link that leaves the spec roots",
+                                         "specs are read from inside the spec roots only; copy the spec in")])
         resolved = path.resolve()
         if resolved not in self._specs:
             self._specs[resolved] = InputErrors([])  # guards against host -> vmm -> ... cycles

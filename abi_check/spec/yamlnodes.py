@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from abi_check.errors import Span, SpecError, decode_utf8
+from abi_check.errors import Span, SpecError, decode_utf8, remember_source
+from abi_check.spec.files import read_bounded
 
 # Specs are small hand-written files; these bounds stop hostile or accidental inputs early.
 MAX_FILE_BYTES = 1 << 20
@@ -59,17 +60,8 @@ class Node:
 def load_file(path: Path, display: str | None = None) -> Node:
     """Read one spec file and return its single document as located nodes."""
     shown = display or str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError(
-                Span(shown, 1, 1),
-                f"file is {size} bytes, larger than the {MAX_FILE_BYTES} byte limit for a spec",
-                "split it into smaller specs joined with 'extends:'",
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(Span(shown, 1, 1), f"cannot read file: {exc.strerror or exc}") from None
+    data = read_bounded(path, shown, MAX_FILE_BYTES, SpecError, "spec",
+                        "split it into smaller specs joined with 'extends:'")
     return load_text(data, shown)
 
 
@@ -81,7 +73,9 @@ def load_text(data: bytes, path: str) -> Node:
         text = text[1:]
     try:
         documents = _compose(text)
+        remember_source(path, text)  # YAML's reader accepted every character: errors may quote its lines
     except yaml.MarkedYAMLError as exc:
+        remember_source(path, text)
         mark = exc.problem_mark or exc.context_mark
         span = Span(path, mark.line + 1, mark.column + 1) if mark else Span(path, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"

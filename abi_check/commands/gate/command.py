@@ -14,7 +14,7 @@ from abi_check.commands.gate.plan import Gate, Plan
 from abi_check.commands.gate.tree import Tree
 from abi_check.config.settings import Settings
 from abi_check.config.waivers import apply_waivers
-from abi_check.errors import ConfigError, Span
+from abi_check.errors import ConfigError, Span, printable
 from abi_check.report.emit import emit
 from abi_check.report.formats import Format
 from abi_check.spec.loader import display_path
@@ -133,7 +133,7 @@ def _summary(result: Result, plan: Plan, against: str, commit: str, err: TextIO)
     if not plan.changed:
         print(f"abi-check gate: no spec changed against {against} ({commit[:12]})", file=err)
         return
-    changed = ", ".join(f"{k} ({v})" for k, v in plan.changed.items())
+    changed = printable(", ".join(f"{k} ({v})" for k, v in plan.changed.items()))
     print(f"abi-check gate: against {against} ({commit[:12]}): {len(plan.changed)} spec file(s) changed: {changed}",
           file=err)
     if plan.affected:
@@ -141,7 +141,7 @@ def _summary(result: Result, plan: Plan, against: str, commit: str, err: TextIO)
     if plan.synthetic:
         print(f"  checked on synthetic hosts: {', '.join(plan.synthetic)}", file=err)
     for note in plan.notes:
-        print(f"  note: {note}", file=err)
+        print(f"  note: {printable(note)}", file=err)
     counts = result.counts()
     waived = len(result.waived)
     introduced = sum(counts.values()) + waived

@@ -95,6 +95,18 @@ def _with_component(template: Host, component: Spec, name: str) -> Host:
     raise TypeError(f"{component.info.name} is not a kernel, VMM or CPU spec")
 
 
+def _content(path: Path) -> bytes | None:
+    """A spec file's bytes for change detection, None when it cannot be read as one (then loading it says why)."""
+    from abi_check.errors import SpecError
+    from abi_check.spec.files import read_bounded
+    from abi_check.spec.yamlnodes import MAX_FILE_BYTES
+
+    try:
+        return read_bounded(path, str(path), MAX_FILE_BYTES, SpecError)
+    except SpecError:
+        return None
+
+
 def _host_errors(host: Host) -> list[str]:
     def no_refs(node: Node, kind: Kind) -> Spec:
         raise AssertionError("a built host has no references left")
@@ -144,10 +156,11 @@ class Gate:
                 plan.changed[key] = "added"
             elif key not in new_tracked:
                 plan.changed[key] = "deleted"
-            elif new_tracked[key].read_bytes() != old_tracked[key].read_bytes():
+            elif _content(new_tracked[key]) != _content(old_tracked[key]) or _content(new_tracked[key]) is None:
                 plan.changed[key] = "modified"
         if not plan.changed:
             return plan
+        self._changed_must_load()
         changed = set(plan.changed)
         new_hosts = self.new.hosts(self.new.files())
         old_hosts = self.old.hosts(self.old.files())
@@ -180,6 +193,23 @@ class Gate:
         used = set().union(*(h.deps for h in new_loaded.values())) if new_loaded else set()
         self._orphans(changed - used, new_loaded, old_loaded, from_tree)
         return plan
+
+    def _changed_must_load(self) -> None:
+        """A spec the change adds or modifies must load (a link out of the roots, a FIFO, a file that is not a
+        spec): otherwise the gate would pass a change it never checked. One that did not load at the ref either
+        is left to abi-check lint, with a note, as for hosts."""
+        errors = []
+        for key, status in self.plan.changed.items():
+            if status == "deleted":
+                continue
+            found = self.new.try_load(self.new.path(key))
+            if not isinstance(found, InputErrors):
+                continue
+            if status == "modified" and isinstance(self.old.try_load(self.old.path(key)), InputErrors):
+                continue  # the notes of _load_hosts and _orphans say it was skipped
+            errors.extend(found.errors)
+        if errors:
+            raise InputErrors(errors)
 
     def _catalogue(self, tree: Tree) -> dict[str, Path]:
         return {tree.key(p): p for p in iter_spec_files(catalogue_dir())}
