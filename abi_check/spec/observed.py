@@ -15,6 +15,7 @@ from typing import Any
 from abi_check.errors import InputError, Span, SpecError
 from abi_check.probe import fingerprint
 from abi_check.probe.dump import FORMAT, FORMAT_VERSION
+from abi_check.spec.files import read_bounded
 
 MAX_DUMP_BYTES = 32 << 20  # a full dump of five feature sets is about 300 KB
 
@@ -68,15 +69,7 @@ def load_observed(path: Path, shown: str) -> Observed:
 
 
 def _read_json(path: Path, shown: str) -> Any:
-    try:
-        if not path.is_file():
-            raise SpecError(Span(shown, 1, 1), "not a regular file", "give a dump written by abi-check probe")
-        with path.open("rb") as handle:
-            data = handle.read(MAX_DUMP_BYTES + 1)
-    except OSError as exc:
-        raise SpecError(Span(shown, 1, 1), f"cannot read file: {exc.strerror or exc}") from None
-    if len(data) > MAX_DUMP_BYTES:
-        raise SpecError(Span(shown, 1, 1), f"larger than the {MAX_DUMP_BYTES} byte limit for a dump")
+    data = read_bounded(path, shown, MAX_DUMP_BYTES, SpecError, "dump", "a dump is what abi-check probe wrote")
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

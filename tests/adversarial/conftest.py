@@ -53,8 +53,11 @@ class Box:
         assert "Traceback" not in run.err, run.err
         assert self.token not in run.out and self.token not in run.err
         for path in self.repo.rglob("*"):
-            if path.is_file() and not path.is_symlink() and path.suffix not in (".rule",):
-                assert self.token.encode() not in path.read_bytes(), path
+            try:
+                data = path.read_bytes() if path.is_file() and not path.is_symlink() and path.suffix != ".rule" else b""
+            except PermissionError:
+                continue  # a directory a test locked on purpose: abi-check could not have written there either
+            assert self.token.encode() not in data, path
 
     def rules(self, name: str, body: str) -> Path:
         """A directory holding one rule file ``name.rule``: the metadata, then ``body``."""
