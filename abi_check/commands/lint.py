@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from abi_check.abi.effective import effective_abi
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import InputError, InputErrors, Span, SpecError, printable
 from abi_check.exitcodes import ExitCode
 from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots, expand
 from abi_check.spec.loader import BrokenReference, SpecLoader, display_path
@@ -36,7 +36,8 @@ def lint(paths: Sequence[Path], roots: Sequence[Path] = (), stderr: TextIO | Non
         print(error.render(), file=err)
     for cause, users in _dependents(ordered, causes).items():
         names = ", ".join(str(e.span.path) for e in users if e.span is not None)
-        print(f"{cause}: {len(users)} spec(s) that use it are not checked until it loads: {names}", file=err)
+        print(printable(f"{cause}: {len(users)} spec(s) that use it are not checked until it loads: {names}"),
+              file=err)
     noun = "spec" if len(files) == 1 else "specs"
     if ordered:
         print(f"{len(files)} {noun} checked, {len(causes)} error(s)", file=err)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.views import HostView
-from abi_check.errors import InputError, InputErrors, Span, SpecError
+from abi_check.errors import InputError, InputErrors, Span, SpecError, safe_output
 from abi_check.exitcodes import ExitCode
 from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
@@ -125,13 +125,12 @@ def run_rule_tests(fixtures: Path, rule_dirs: Sequence[Path], roots: Sequence[Pa
         raise InputErrors(errors)
     own = {r.meta.id for r in load_rules(rule_dirs, builtin=False).rules} if rule_dirs else set()
     untested = sorted(own - tested)
-    for result in results:
-        print(_line(result), file=out)
-    for rule_id in untested:
-        print(f"{rule_id}: FAIL: no fixtures in {display_path(fixtures)}", file=out)
+    lines = [_line(r) for r in results]
+    lines += [f"{rule_id}: FAIL: no fixtures in {display_path(fixtures)}" for rule_id in untested]
     failed = sum(not r.ok for r in results) + len(untested)
     passed = sum(r.ok for r in results)
-    print(f"{len(tested)} rule(s), {len(results)} case(s): {passed} passed, {failed} failed", file=out)
+    lines.append(f"{len(tested)} rule(s), {len(results)} case(s): {passed} passed, {failed} failed")
+    print(safe_output("\n".join(lines)), file=out)  # names and subjects come from the fixtures: no raw escapes
     return ExitCode.MIGRATION_FAILS if failed else ExitCode.OK
 
 
