@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from abi_check.abi.effective import EffectiveAbi
+from abi_check.abi.effective import EffectiveAbi, Origin, Value
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
 from abi_check.spec.encodings import level_name, psci_str
 
 # The origin of a listed register whose value no spec gives (guest state, or an ID register the CPU spec omits).
 NOT_MODELLED = "listed, value not modelled"
+OBSERVED = "observed on the host"
+OBSERVED_VENDOR = "observed"  # spec/fromdump.py's CPU of a host spec with 'observed: DUMP'
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ def describe(abi: EffectiveAbi, path: str) -> Description:
                 saved=reg in abi.saved,
                 value=None if value is None else value.value,
                 shown="" if value is None else shown_value(abi, reg, value.value),
-                origin=NOT_MODELLED if value is None else value.origin.value,
+                origin=_origin(abi, value),
                 where=value.span if value is not None else abi.listed.get(reg),
             )
         )
@@ -109,6 +111,14 @@ def describe(abi: EffectiveAbi, path: str) -> Description:
         imp_id_writable=abi.imp_id_writable,
         targets=tuple(t.info.name for t in abi.targets),
     )
+
+
+def _origin(abi: EffectiveAbi, value: Value | None) -> str:
+    if value is None:
+        return NOT_MODELLED
+    if value.origin is Origin.CPU and abi.cpu.vendor == OBSERVED_VENDOR:
+        return OBSERVED  # a host spec with 'observed: DUMP': the value a live KVM answered
+    return value.origin.value
 
 
 def shown_value(abi: EffectiveAbi, reg: int, value: int) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.spec import registers as regs
 from abi_check.spec.encodings import level_table, psci_str, psci_value
+from abi_check.spec.fromdump import nearest_kernel, observed_cpu, observed_kernel
 from abi_check.spec.hostcheck import check_host
 from abi_check.spec.model import (
     Bit,
@@ -32,20 +33,25 @@ from abi_check.spec.model import (
     Workaround,
     Write,
 )
+from abi_check.spec.observed import Observed
 from abi_check.spec.schema import psci_text
 from abi_check.spec.yamlnodes import Node
 
 Resolver = Callable[[Node, Kind], Spec]
+Observer = Callable[[Node], Observed]
 T = TypeVar("T")
 
 
 class Builder:
     """Collects every semantic error of one spec instead of stopping at the first."""
 
-    def __init__(self, node: Node, info: SpecInfo, resolve: Resolver) -> None:
+    def __init__(self, node: Node, info: SpecInfo, resolve: Resolver, observe: Observer | None = None,
+                 names: Callable[[], Iterable[str]] = tuple) -> None:
         self.node = node
         self.info = info
         self.resolve_ref = resolve
+        self.observe = observe  # reads a host's observed dump (the loader resolves its path inside the roots)
+        self.names = names  # every spec name the roots hold: where an observed host finds its donor kernel
         self.errors: list[SpecError] = []
 
     def error(self, span: Span, message: str, hint: str | None = None) -> None:
@@ -388,12 +394,47 @@ def build_cpu(b: Builder) -> Cpu:
 
 
 def build_host(b: Builder) -> Host | None:
+    observed = b.node.get("observed")
+    if observed is not None:
+        return build_observed_host(b, observed)
     kernel = b.ref("kernel", Kind.KERNEL)
     vmm = b.ref("vmm", Kind.VMM)
     cpu = b.ref("cpu", Kind.CPU)
     if not (isinstance(kernel, Kernel) and isinstance(vmm, Vmm) and isinstance(cpu, Cpu)):
         return None
     host = Host(b.info, kernel, vmm, cpu, int(b.scalar(b.node, "vcpus", 4)))
+    check_host(b, host)
+    return host
+
+
+def build_observed_host(b: Builder, node: Node) -> Host | None:
+    """``observed: DUMP`` stands in for kernel and CPU; ``kernel:`` may name the donor of what dumps cannot show."""
+    vmm = b.ref("vmm", Kind.VMM)
+    cpu_node = b.node.get("cpu")
+    if cpu_node is not None:
+        b.error(b.node.key_span("cpu"), "'cpu' and 'observed' both say what the host's CPU is",
+                "remove 'cpu': the dump holds the CPU's values")
+    if b.observe is None:
+        b.error(node.span, "an observed dump cannot be read here")
+        return None
+    try:
+        seen = b.observe(node)
+    except SpecError as exc:
+        b.errors.append(exc)
+        return None
+    if b.node.get("kernel") is not None:
+        donor = b.ref("kernel", Kind.KERNEL)
+    else:
+        name = nearest_kernel(seen.kernel_release, b.names())
+        if name is None:
+            b.error(node.span, f"no catalogue kernel at or below {seen.kernel_release!r} to take field layouts from",
+                    "name one with 'kernel:' (the release whose ID-register layouts and bit names apply)")
+            return None
+        donor = b.resolve_ref(Node(name, node.span), Kind.KERNEL)
+    if not (isinstance(donor, Kernel) and isinstance(vmm, Vmm)) or cpu_node is not None:
+        return None
+    host = Host(b.info, observed_kernel(seen, donor), vmm, observed_cpu(seen, donor, f"{b.info.name}-cpu"),
+                int(b.scalar(b.node, "vcpus", 4)))
     check_host(b, host)
     return host
 

@@ -50,6 +50,10 @@ class SpecRoots:
             return False
         return any(resolved.is_relative_to(root) for root in self.roots)
 
+    def names(self) -> list[str]:
+        """Every spec name the roots hold, in root order."""
+        return [name for root in self.roots for name in self._names(root)]
+
     def _names(self, root: Path) -> dict[str, list[Path]]:
         if root not in self._index:
             names: dict[str, list[Path]] = {}

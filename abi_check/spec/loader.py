@@ -11,7 +11,8 @@ from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.spec.build import BUILDERS, Builder
 from abi_check.spec.catalogue import SpecRoots
 from abi_check.spec.model import Host, Kind, Spec, SpecInfo
-from abi_check.spec.schema import NAME_PATTERN, REQUIRED_AFTER_EXTENDS, check_document
+from abi_check.spec.observed import Observed, load_observed
+from abi_check.spec.schema import NAME_PATTERN, OBSERVED_REPLACES, REQUIRED_AFTER_EXTENDS, check_document
 from abi_check.spec.yamlnodes import Node, load_file
 
 # Keys every file states for itself; they never come from the spec it extends.
@@ -189,6 +190,8 @@ class SpecLoader:
             chain = (parent.info.name, *parent.info.extends)
         info = SpecInfo(kind, str(node.get("name").value), display_path(path), node.span, sources, chain)  # type: ignore[union-attr]
         missing = [k for k in REQUIRED_AFTER_EXTENDS[kind] if k not in node.value]  # type: ignore[operator]
+        if kind is Kind.HOST and "observed" in node.value:  # type: ignore[operator]
+            missing = [k for k in missing if k not in OBSERVED_REPLACES]
         if missing:
             raise InputErrors(
                 [
@@ -231,7 +234,12 @@ class SpecLoader:
                     cause=first.span,
                 ) from None
 
-        builder = Builder(merged.node, merged.info, resolve)
+        def observe(ref: Node) -> Observed:
+            text = str(ref.value)
+            target = self._resolve(Node(text if "/" in text else f"./{text}", ref.span), path)
+            return load_observed(target, display_path(target))
+
+        builder = Builder(merged.node, merged.info, resolve, observe, self.roots.names)
         spec = BUILDERS[merged.info.kind](builder)
         if builder.errors or spec is None:
             raise InputErrors(list(builder.errors) or [SpecError(merged.info.span, "spec could not be built")])

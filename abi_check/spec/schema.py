@@ -263,6 +263,11 @@ HOST = Obj(
         "kernel": REF,
         "vmm": REF,
         "cpu": REF,
+        "observed": Str(
+            "a dump of this host (abi-check probe, or a Firecracker fingerprint), by path relative to this spec: "
+            "it stands in for cpu and kernel (kernel then only names whose field layouts apply)",
+            pattern=r"^[A-Za-z0-9._/+-]+$",
+        ),
         "vcpus": Int("vCPUs of the VMs on this host", 1, 4096),
     },
     HEADER_REQUIRED,
@@ -276,6 +281,8 @@ REQUIRED_AFTER_EXTENDS: dict[str, tuple[str, ...]] = {
     "cpu": ("registers",),
     "host": ("kernel", "vmm", "cpu"),
 }
+# What an observed dump stands in for in a host spec.
+OBSERVED_REPLACES = ("kernel", "cpu")
 
 
 def check_document(node: Node) -> list[SpecError]:
