@@ -10,7 +10,7 @@ from pathlib import Path
 
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.views import HostView
-from abi_check.errors import InputError
+from abi_check.errors import InputError, printable
 from abi_check.exitcodes import ExitCode
 from abi_check.report.formats import Format
 from abi_check.resources import catalogue_dir
@@ -38,13 +38,13 @@ def list_rules(rule_dirs: Sequence[Path], fmt: Format) -> int:
         print(json.dumps(data, indent=2))
         return ExitCode.OK
     if fmt is Format.MARKDOWN:
-        print(rules_markdown(rules), end="")
+        _say(rules_markdown(rules).rstrip("\n"))
         return ExitCode.OK
     width = max(len(r.meta.id) for r in rules.rules)
     for rule in sorted(rules.rules, key=lambda r: (r.meta.category, r.meta.id)):
         m = rule.meta
-        print(f"{m.id:<{width}}  {m.severity.value:<7}  {m.category:<18}  {m.summary}")
-    print(f"{len(rules.rules)} rules; 'abi-check explain ID' documents one")
+        _say(f"{m.id:<{width}}  {m.severity.value:<7}  {m.category:<18}  {m.summary}")
+    _say(f"{len(rules.rules)} rules; 'abi-check explain ID' documents one")
     return ExitCode.OK
 
 
@@ -72,19 +72,19 @@ def explain(rule_id: str, rule_dirs: Sequence[Path]) -> int:
             f"did you mean '{close[0]}'?" if close else "abi-check rules lists them",
         )
     m = rule.meta
-    print(f"{m.id}: {m.name}")
-    print(f"  severity: {m.severity.value} (default; configuration may override)")
-    print(f"  category: {m.category}")
-    print(f"  reference: {m.reference}")
-    print(f"  defined in: {m.path}")
-    print()
-    print(m.summary)
+    _say(f"{m.id}: {m.name}")
+    _say(f"  severity: {m.severity.value} (default; configuration may override)")
+    _say(f"  category: {m.category}")
+    _say(f"  reference: {m.reference}")
+    _say(f"  defined in: {m.path}")
+    _say("")
+    _say(m.summary)
     if m.description:
-        print()
-        print(m.description)
+        _say("")
+        _say(m.description)
     if m.example:
-        print()
-        print(f"Example: {m.example}")
+        _say("")
+        _say(f"Example: {m.example}")
         match = EXAMPLE_PAIR.match(m.example)
         if match:
             _live_example(rules, rule_id, match.group(1), match.group(2))
@@ -99,10 +99,14 @@ def _live_example(rules: object, rule_id: str, src_name: str, dst_name: str) -> 
     src = HostView(effective_abi(loader.load_host(hosts / f"{src_name}.yaml")))
     dst = HostView(effective_abi(loader.load_host(hosts / f"{dst_name}.yaml")))
     found = check_pair(rules, src, dst, only=[rule_id])
-    print(f"  abi-check pair {src_name} {dst_name} reports:")
+    _say(f"  abi-check pair {src_name} {dst_name} reports:")
     for finding in found:
-        print(f"    {finding.severity.value}: {finding.message}")
-        print(f"      fix: {finding.fix}")
+        _say(f"    {finding.severity.value}: {finding.message}")
+        _say(f"      fix: {finding.fix}")
     if not found:
-        print("    nothing (the catalogue changed since the example was written)")
+        _say("    nothing (the catalogue changed since the example was written)")
 
+
+def _say(text: str) -> None:
+    """Rule metadata and messages may come from a pull request's rules: no control character leaves raw."""
+    print(printable(text, lines=True))

@@ -41,3 +41,17 @@ def test_jobs_never_exceed_the_cpus_nor_the_work() -> None:
     assert worker_count(10000, 16, 40) <= available_cpus()
     assert worker_count(10000, 2, 40) == 1  # 160 evaluations: no pool
     assert worker_count(None, 1000, 40) == available_cpus()
+
+
+@pytest.mark.parametrize("command", [["rules"], ["explain", "escaper"]])
+def test_rule_metadata_leaves_escaped(box: Box, command: list[str]) -> None:
+    """A pull request's rule whose name and summary carry terminal escapes: listed and explained, never raw."""
+    directory = box.repo / "rules" / "escaper"
+    directory.mkdir(parents=True)
+    (directory / "escaper.rule").write_text(
+        'rule escaper\n  name "\x1b]0;pwned\x07"  summary "\x1b[2Jwiped"  severity error  category x\n'
+        '  reference "x"\nwhen false\nreport "x"\n')
+    run = box.run(*command, "--rules", directory)
+    assert run.code == 0, run.err
+    assert "\x1b" not in run.out + run.err and "\x07" not in run.out + run.err
+    assert "\\x1b[2Jwiped" in run.out  # shown, as an escape
