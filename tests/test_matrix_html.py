@@ -231,6 +231,33 @@ def test_pointer_and_separation_examples_in_chromium(open_page: Any, shipped: Pa
     assert "sel" in page.locator(cell(src, dst)).get_attribute("class")
 
 
+def test_host_panel_rollback_and_search_in_chromium(open_page: Any, shipped: Path) -> None:
+    """An operator's questions: where can a VM go from this host and come back from, and is the way back open?"""
+    page = open_page(shipped)
+    page.click(cell(*FAILING))
+    back = page.locator("#details dd", has_text="\u2192").last
+    assert f"{FAILING[1]} \u2192 {FAILING[0]}" in back.inner_text()
+    page.locator("#details button.open-pair").first.click()  # the rollback, opened from the upgrade
+    assert page.locator("#details .pair").inner_text().split() == [FAILING[1], "\u2192", FAILING[0]]
+
+    data = data_block(shipped.read_text(encoding="utf-8"))
+    names = [h["name"] for h in data["header"]["hosts"]]
+    page.click(f'th.name[data-host="{names.index(FAILING[0])}"]')
+    details = page.locator("#details")
+    assert details.locator("h2").inner_text() == "Host details"
+    headings = details.locator("h3").all_text_contents()
+    assert headings[0].startswith("From here a VM can go to (") and headings[1].startswith("and come back from (")
+    targets = details.locator(".to-hosts button.open-pair").all_text_contents()
+    assert FAILING[1] not in targets  # the failing move is not offered
+    if targets:
+        details.locator(".to-hosts button.open-pair").first.click()
+        assert page.locator("#details .pair").inner_text().split() == [FAILING[0], "\u2192", targets[0]]
+
+    page.fill("#host-search", FAILING[1])
+    page.dispatch_event("#host-search", "change")
+    assert page.locator("#details .pair").inner_text() == FAILING[1]
+
+
 def test_without_findings_the_panel_gives_the_pair_command(open_page: Any, tmp_path: Path) -> None:
     path = report(tmp_path / "r.html", "--no-findings")
     hosts = {h["name"]: h["path"] for h in data_block(path.read_text(encoding="utf-8"))["header"]["hosts"]}

@@ -114,6 +114,18 @@ function listen() {
   };
   grid.addEventListener("mouseover", over);
   grid.addEventListener("mousemove", (e) => canvas && over(e));
+  grid.addEventListener("click", (e) => {
+    const th = e.target.closest && e.target.closest("th.host");
+    if (th) showHost(Number(th.dataset.host));
+  });
+  $("details").addEventListener("click", (e) => {
+    const open = e.target.closest && e.target.closest("button.open-pair");
+    if (open) select(Number(open.dataset.src), Number(open.dataset.dst));
+  });
+  $("host-search").addEventListener("change", (e) => {
+    const i = nameIndex.get(e.target.value.trim());
+    if (i !== undefined) showHost(i);
+  });
   $("separations-list").addEventListener("click", (e) => {
     const ex = e.target.closest && e.target.closest("button.example");
     if (!ex) return;
@@ -125,6 +137,7 @@ function listen() {
 buildHead();
 buildFilters();
 buildPicker();
+buildSearch();
 buildGrid();
 buildDomains();
 showPlaceholder();

@@ -61,15 +61,18 @@ function buildTable(grid) {
   headEls = { rows: new Array(N), cols: new Array(N) };
   cellEls = new Array(N * N);
   order.forEach((b, q) => {
-    const th = el("th", boundary(q) ? "gap-l" : null, String(b + 1));
-    th.title = hosts[b].name;
+    const th = el("th", boundary(q) ? "gap-l host" : "host", String(b + 1));
+    th.title = `${hosts[b].name}: click for this host's moves`;
+    th.dataset.host = String(b);
     headEls.cols[b] = th;
     head.append(th);
   });
   const body = el("tbody");
   order.forEach((a, p) => {
     const num = el("th", "num", String(a + 1));
-    const name = el("th", "name", hosts[a].name);
+    const name = el("th", "name host", hosts[a].name);
+    name.dataset.host = String(a);
+    name.title = "click for this host's moves";
     headEls.rows[a] = name;
     const tr = el("tr", boundary(p) ? "gap-t" : null, num, name);
     order.forEach((b, q) => {
@@ -277,6 +280,13 @@ function showDetails(a, b) {
   row("Destination", el("code", null, hosts[b].path), el("br"), abiText(hosts[b]));
   row("Findings", countsText(o.counts) + (o.crashes ? ` (${plural(o.crashes, "rule")} crashed)` : ""));
   row(`--fail-on ${H.fail_on}`, blocks(o) ? "the move does not pass: the exit code is non-zero" : "the move passes");
+  const back = outcomes[cellOutcome[b * N + a]];
+  const open = el("button", "linkbtn open-pair", "open");
+  open.type = "button";
+  open.dataset.src = String(b);
+  open.dataset.dst = String(a);
+  row("Back", el("span", `badge v-${back.verdict}`, `${VERDICT[back.verdict].sym} ${VERDICT[back.verdict].text}`),
+    ` ${hosts[b].name} \u2192 ${hosts[a].name}, ${countsText(back.counts)} `, open);
   panel.replaceChildren(el("h2", null, "Pair details"),
     el("div", "pair", hosts[a].name, el("span", "arrow", " \u2192 "), hosts[b].name), verdictLine, kv);
   const command = el("code", "cmd", pairCommand(a, b));
@@ -309,6 +319,60 @@ function showDetails(a, b) {
     panel.append(el("p", null, `This report does not include findings (${why}). For this pair's findings, run:`),
       command);
   }
+}
+
+// -- one host: where a VM can go from it, and come back from ------------------------------------------------------
+function hostList(indexes, reverse, host) {
+  return (items) => {
+    const ul = el("ul", "hosts");
+    for (const other of items) {
+      const [a, b] = reverse ? [other, host] : [host, other];
+      const o = outcomes[cellOutcome[a * N + b]];
+      const pick = el("button", "linkbtn open-pair", hosts[other].name);
+      pick.type = "button";
+      pick.dataset.src = String(a);
+      pick.dataset.dst = String(b);
+      ul.append(el("li", null, el("span", `sym v-${o.verdict}`, VERDICT[o.verdict].sym), " ", pick));
+    }
+    return ul;
+  };
+}
+
+function showHost(a) {
+  const panel = $("details");
+  const others = byName.filter((b) => b !== a);
+  const to = others.filter((b) => !blocks(outcomes[cellOutcome[a * N + b]]));
+  const from = others.filter((b) => !blocks(outcomes[cellOutcome[b * N + a]]));
+  const both = to.filter((b) => from.includes(b));
+  const kv = el("dl", "kv");
+  kv.append(el("dt", null, "Spec"), el("dd", null, el("code", null, hosts[a].path), el("br"), abiText(hosts[a])));
+  const domain = domainOf[a] >= 0 ? `D${domainOf[a] + 1}` : "none";
+  kv.append(el("dt", null, "Domain"), el("dd", null, domain));
+  const toBox = el("div", "to-hosts");
+  const fromBox = el("div", "from-hosts");
+  panel.replaceChildren(el("h2", null, "Host details"), el("div", "pair", hosts[a].name), kv,
+    el("h3", null, `From here a VM can go to (${to.length} of ${others.length})`), toBox,
+    el("h3", null, `and come back from (${from.length}; both ways: ${both.length})`), fromBox,
+    el("p", "note", `Below --fail-on ${H.fail_on}; a symbol is the move's verdict. Click a host for that move.`));
+  paged(toBox, to, 40, hostList(to, false, a));
+  paged(fromBox, from, 40, hostList(from, true, a));
+}
+
+function buildSearch() {
+  const input = el("input");
+  input.type = "search";
+  input.id = "host-search";
+  input.placeholder = "find a host";
+  input.setAttribute("list", "host-names");
+  input.setAttribute("aria-label", "Find a host");
+  const names = el("datalist");
+  names.id = "host-names";
+  hosts.forEach((h) => {
+    const option = el("option");
+    option.value = h.name;
+    names.append(option);
+  });
+  $("picker").append(el("span", "label", "Host "), input, names);
 }
 
 // -- domains and separations --------------------------------------------------------------------------------------
