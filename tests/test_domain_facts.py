@@ -1,0 +1,79 @@
+"""Domain facts KVM enforces when a kernel, VMM and CPU meet: WORKAROUND writes, PSCI 0.1, vCPU features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from abi_check.abi.effective import EffectiveAbi, effective_abi
+from abi_check.errors import InputErrors
+from abi_check.resources import catalogue_dir
+from abi_check.spec import registers as regs
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+
+WA1 = regs.register_id("SMCCC_ARCH_WORKAROUND_1")
+WA2 = regs.register_id("SMCCC_ARCH_WORKAROUND_2")
+PSCI = regs.register_id("PSCI_VERSION")
+
+
+def host(tmp_path: Path, kernel: str, cpu: str, vmm: str) -> EffectiveAbi | list[str]:
+    """The effective ABI of cpu + kernel + a VMM extending qemu-10.2 with ``vmm`` (YAML lines), or its errors."""
+    (tmp_path / "v.yaml").write_text(
+        f"abi-check: 1\nkind: vmm\nname: v\nextends: qemu-10.2\nsource: test\n{vmm}\n", encoding="utf-8"
+    )
+    (tmp_path / "h.yaml").write_text(
+        f"abi-check: 1\nkind: host\nname: h\nsource: test\nkernel: {kernel}\nvmm: v\ncpu: {cpu}\n", encoding="utf-8"
+    )
+    try:
+        return effective_abi(SpecLoader(SpecRoots([tmp_path, catalogue_dir()])).load_host(tmp_path / "h.yaml"))
+    except InputErrors as exc:
+        return [e.message for e in exc.errors]
+
+
+def test_a_workaround_write_stores_nothing(tmp_path: Path) -> None:
+    # A real 6.1 KVM: WORKAROUND_1 = 0 is accepted and reads back the host's level 2 (NOT_REQUIRED).
+    abi = host(tmp_path, "linux-6.1", "neoverse-n1", "writes:\n  SMCCC_ARCH_WORKAROUND_1: NOT_AVAIL")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(WA1) == 2 and WA1 not in abi.explicit
+
+
+def test_a_workaround_write_above_the_host_level_is_an_input_error(tmp_path: Path) -> None:
+    # Cortex-A72 needs the firmware mitigation: its WORKAROUND_1 level is AVAIL (1).
+    errors = host(tmp_path, "linux-6.1", "cortex-a72", "writes:\n  SMCCC_ARCH_WORKAROUND_1: NOT_REQUIRED")
+    assert isinstance(errors, list) and len(errors) == 1 and "refuses" in errors[0], errors
+
+
+def test_workaround_2_at_host_level_not_avail_accepts_only_not_avail_and_unknown(tmp_path: Path) -> None:
+    # Lab, 6.1/6.12/7.2 at host level 0: writes of 0 and 1 accepted; 2, 3 and 0x12 are EINVAL.
+    for level, ok in (("NOT_AVAIL", True), ("UNKNOWN", True), ("AVAIL", False), ("NOT_REQUIRED", False),
+                      ("AVAIL_ENABLED", False)):
+        result = host(tmp_path, "linux-6.12", "neoverse-n1", f"writes:\n  SMCCC_ARCH_WORKAROUND_2: {level}")
+        assert isinstance(result, EffectiveAbi) is ok, (level, result)
+        if isinstance(result, EffectiveAbi):
+            assert result.value(WA2) == 0
+
+
+def test_workaround_2_enabled_bit_is_kept_only_before_5_10(tmp_path: Path) -> None:
+    # 5.3-5.9 stored the ENABLED bit with AVAIL (an SSBS CPU reports AVAIL there).
+    abi = host(tmp_path, "linux-5.3", "neoverse-n1", "writes:\n  SMCCC_ARCH_WORKAROUND_2: AVAIL_ENABLED")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(WA2) == 0x12
+
+
+def test_a_vcpu_without_psci_0_2_has_psci_0_1(tmp_path: Path) -> None:
+    abi = host(tmp_path, "linux-6.13", "neoverse-n1", "vcpu-features: [PMU_V3]")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(PSCI) == 0x1
+
+
+def test_a_vcpu_feature_the_cpu_lacks_is_an_input_error(tmp_path: Path) -> None:
+    # Neoverse-N1 has no SVE and no pointer authentication: KVM_ARM_VCPU_INIT fails.
+    for features, why in (("[PSCI_0_2, SVE]", "SVE"), ("[PSCI_0_2, PTRAUTH_ADDRESS, PTRAUTH_GENERIC]", "pointer")):
+        errors = host(tmp_path, "linux-6.12", "neoverse-n1", f"vcpu-features: {features}")
+        assert isinstance(errors, list) and errors and all(why in e for e in errors), errors
+    assert isinstance(host(tmp_path, "linux-6.12", "neoverse-v1", "vcpu-features: [PSCI_0_2, SVE]"), EffectiveAbi)
+
+
+def test_pointer_authentication_needs_both_features(tmp_path: Path) -> None:
+    errors = host(tmp_path, "linux-6.12", "neoverse-v1", "vcpu-features: [PSCI_0_2, PTRAUTH_ADDRESS]")
+    assert isinstance(errors, list) and len(errors) == 1 and "both" in errors[0], errors
