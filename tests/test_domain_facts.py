@@ -77,3 +77,14 @@ def test_a_vcpu_feature_the_cpu_lacks_is_an_input_error(tmp_path: Path) -> None:
 def test_pointer_authentication_needs_both_features(tmp_path: Path) -> None:
     errors = host(tmp_path, "linux-6.12", "neoverse-v1", "vcpu-features: [PSCI_0_2, PTRAUTH_ADDRESS]")
     assert isinstance(errors, list) and len(errors) == 1 and "both" in errors[0], errors
+
+
+def test_a_hidden_nonzero_bitmap_says_the_loss_shows_at_the_next_boot() -> None:
+    import subprocess
+    import sys
+
+    case = Path(__file__).resolve().parent / "rules" / "bitmap-hidden-nonzero" / "fires"
+    done = subprocess.run([sys.executable, "-m", "abi_check", "pair", str(case / "src.yaml"), str(case / "dst.yaml"),
+                           "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    line = next(x for x in done.stdout.splitlines() if "bitmap-hidden-nonzero" in x)
+    assert "keeps it" in line and "next boot" in line, line
