@@ -88,3 +88,32 @@ def test_a_hidden_nonzero_bitmap_says_the_loss_shows_at_the_next_boot() -> None:
                            "--fail-on", "never"], capture_output=True, text=True, timeout=120)
     line = next(x for x in done.stdout.splitlines() if "bitmap-hidden-nonzero" in x)
     assert "keeps it" in line and "next boot" in line, line
+
+
+def pair_subjects(tmp_path: Path, src: tuple[str, str], dst: tuple[str, str], rule: str) -> list[str]:
+    """Subjects of ``rule``'s findings for (kernel, cpu) hosts with qemu-10.2."""
+    import json
+    import subprocess
+    import sys
+
+    for name, (kernel, cpu) in (("s", src), ("d", dst)):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"abi-check: 1\nkind: host\nname: {name}\nsource: test\nkernel: {kernel}\nvmm: qemu-10.2\ncpu: {cpu}\n",
+            encoding="utf-8")
+    args = ["pair", str(tmp_path / "s.yaml"), str(tmp_path / "d.yaml"), "--format", "json", "--fail-on", "never"]
+    done = subprocess.run([sys.executable, "-m", "abi_check", *args], capture_output=True, text=True, timeout=120)
+    found = json.loads(done.stdout)
+    return sorted(f["subject"] for p in found["pairs"] for f in p["findings"] if f["rule"] == rule)
+
+
+def test_ctr_el0_dic_idc_differences_are_reported_from_6_11(tmp_path: Path) -> None:
+    # Graviton3 shows DIC = IDC = 1; a Cortex-A72 host has neither: lower-safe, so KVM refuses 1 over 0.
+    subjects = pair_subjects(tmp_path, ("linux-6.12", "neoverse-v1"), ("linux-6.12", "cortex-a72"),
+                             "id-field-unreproducible")
+    assert {"CTR_EL0.DIC", "CTR_EL0.IDC"} <= set(subjects), subjects
+
+
+def test_asidbits_is_not_writable_on_6_12_y(tmp_path: Path) -> None:
+    # 03c7527e97f7 (6.13, backported to 6.12.y; the 6.12.118 lab dump's mask clears bits 7:4).
+    errors = host(tmp_path, "linux-6.12", "neoverse-n1", "id-overrides:\n  ID_AA64MMFR0_EL1: {ASIDBITS: 0}")
+    assert isinstance(errors, list) and errors and "outside the writable mask" in errors[0], errors

@@ -45,10 +45,10 @@ def _cpu_lacks(feature: str, cpu: Cpu) -> str | None:
         return "ID_AA64PFR0_EL1.EL1 has no AArch32 (kvm_supports_32bit_el0()/EL1)"
     if feature == "PMU_V3" and DFR0 in regs_ and _bits(cpu.value(DFR0), 8) in (0, 0xF):
         return "ID_AA64DFR0_EL1.PMUVer has no PMUv3 (kvm_arm_support_pmu_v3())"
-    if feature in ("PTRAUTH_ADDRESS", "PTRAUTH_GENERIC") and ISAR1 in regs_:
-        isar1, isar2 = cpu.value(ISAR1), cpu.value(ISAR2)
-        address = _bits(isar1, 4) or _bits(isar1, 8) or (ISAR2 in regs_ and _bits(isar2, 12))
-        generic = _bits(isar1, 24) or _bits(isar1, 28) or (ISAR2 in regs_ and _bits(isar2, 8))
+    if feature in ("PTRAUTH_ADDRESS", "PTRAUTH_GENERIC") and ISAR1 in regs_ and ISAR2 in regs_:
+        isar1, isar2 = cpu.value(ISAR1), cpu.value(ISAR2)  # QARMA5/IMPDEF in ISAR1, QARMA3 in ISAR2
+        address = _bits(isar1, 4) or _bits(isar1, 8) or _bits(isar2, 12)
+        generic = _bits(isar1, 24) or _bits(isar1, 28) or _bits(isar2, 8)
         if not (address and generic):
             return "the CPU lacks address or generic pointer authentication (system_has_full_ptr_auth())"
     return None
