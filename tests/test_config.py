@@ -12,9 +12,11 @@ from abi_check.cli import _app
 from abi_check.config.file import discover, load_config, read_config
 from abi_check.errors import InputError, InputErrors
 from abi_check.spec.tomlnodes import locate
-from tests.conftest import host_path
 
-UPGRADE = [str(host_path("n1-linux-5.10-qemu-8.2")), str(host_path("n1-linux-6.1-qemu-8.2"))]
+# A warnings-only upgrade. Not the shipped N1 hosts: their ID_AA64DFR0_EL1 differs between 5.10 and 6.1 (PMSVer),
+# which 6.1 refuses, as the real Graviton2 fingerprints show.
+_UPGRADE_DIR = Path(__file__).resolve().parent / "data" / "upgrade"
+UPGRADE = [str(_UPGRADE_DIR / "a72-linux-5.10-qemu-8.2.yaml"), str(_UPGRADE_DIR / "a72-linux-6.1-qemu-8.2.yaml")]
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -30,7 +30,7 @@ def test_linux_6_15_qemu_neoverse_n1(abi) -> None:  # type: ignore[no-untyped-de
     assert not {rid("TCR2_EL1"), rid("PIRE0_EL1"), rid("PIR_EL1")} & set(e.listed)
     # PMU_V3 is on for QEMU -cpu host, so PMU registers are listed; SVE is not requested, so ZCR_EL1 is not.
     assert rid("PMCR_EL0") in e.listed and rid("ZCR_EL1") not in e.listed
-    assert e.value(rid("MIDR_EL1")) == 0x414FD0C1
+    assert e.value(rid("MIDR_EL1")) == 0x413FD0C1
     # The capability exists on 6.15, but QEMU does not enable writable implementation IDs.
     assert e.id_writable and not e.imp_id_writable
 

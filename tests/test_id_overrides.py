@@ -45,7 +45,8 @@ def test_an_override_equal_to_the_host_value_is_accepted_on_any_kernel(tmp_path:
     ("kernel", "overrides", "why"),
     [
         ("linux-6.6", "ID_AA64ISAR0_EL1: {RNDR: 0}", "has no writable ID registers"),
-        ("linux-6.12", "ID_AA64PFR0_EL1: {DIT: 0}", "outside the writable mask of kernel linux-6.12"),
+        ("linux-6.12", "ID_AA64PFR0_EL1: {RAS: 1}", "outside the writable mask of kernel linux-6.12"),
+        ("linux-6.6", "ID_AA64PFR0_EL1: {DIT: 0}", "has no writable ID registers"),
         ("linux-6.12", "ID_AA64ISAR0_EL1: {TLB: 3}", "lower-safe and 3 is not safe against 0"),
         ("linux-6.12", "ID_AA64PFR0_EL1: {SVE: 1}", "outside the writable mask"),  # hidden without the SVE feature
         ("linux-6.12", "ID_AA64ISAR0_EL1: {RNG: 0}", "does not describe"),

@@ -79,7 +79,7 @@ VMM: dict[str, Any] = {
     },
     "writes": {"PSCI_VERSION": "1.1", "SMCCC_ARCH_WORKAROUND_1": "AVAIL", "STD_BMAP": ["TRNG_V1_0"]},
     "vcpu-features": ["PSCI_0_2", "SVE"],
-    "id-overrides": {"ID_AA64PFR0_EL1": {"SVE": 0}},  # c1 has SVE 0: KVM refuses a higher value
+    "id-overrides": {"ID_AA64PFR0_EL1": {"SVE": 0}},  # c1 has SVE 1 (the SVE vCPU feature needs it); 0 is lower
     "implementation-id": {"writable": True, "targets": ["c1"]},
     "memory": {"slot-changes-during-dirty-log": True, "quiesces-vcpus": True, "dirty-tracking": "ring"},
 }
@@ -89,7 +89,7 @@ CPU: dict[str, Any] = {
     "name": "c1",
     "source": "test",
     "vendor": "arm",
-    "registers": {"MIDR_EL1": 0x410FD0C0, "ID_AA64PFR0_EL1": 0x1100000011111112},
+    "registers": {"MIDR_EL1": 0x410FD0C0, "ID_AA64PFR0_EL1": 0x1100000111111112},
     "vulnerabilities": {"spectre-v2": "mitigated", "spectre-v4": "mitigated"},
     "errata": ["1234567"],
 }

@@ -32,7 +32,7 @@ def test_show_names_each_value_and_where_it_comes_from() -> None:
     jsonschema.validate(data, schema("show.schema.json"))
     (host,) = data["hosts"]
     regs = {r["name"]: r for r in host["registers"]}
-    assert regs["MIDR_EL1"]["value"] == "0x414fd0c1" and regs["MIDR_EL1"]["origin"] == "host CPU"
+    assert regs["MIDR_EL1"]["value"] == "0x413fd0c1" and regs["MIDR_EL1"]["origin"] == "host CPU"
     assert regs["MIDR_EL1"]["where"].startswith("specs/cpus/neoverse-n1.yaml:")
     assert regs["PSCI_VERSION"]["shown"] == "1.3" and regs["PSCI_VERSION"]["origin"] == "kernel default"
     assert regs["PSCI_VERSION"]["where"].startswith("specs/kernels/linux-6.13.yaml:")  # inherited: its own file

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
+from abi_check.spec.encodings import WA2_ENABLED, psci_value
+from abi_check.spec.hostcheck import cpu_state
 from abi_check.spec.model import Cpu, Host, IdField, Kernel, Vmm
 
 CAP_WRITABLE_ID_REGS = "ARM_SUPPORTED_REG_MASK_RANGES"
 CAP_WRITABLE_IMP_ID_REGS = "ARM_WRITABLE_IMP_ID_REGS"
 PSCI_VERSION = regs.register_id("PSCI_VERSION")
 VENDOR_HYP_BMAP_2 = regs.register_id("VENDOR_HYP_BMAP_2")
+WORKAROUND_2 = regs.register_id("SMCCC_ARCH_WORKAROUND_2")
 
 
 class Origin(enum.StrEnum):
@@ -79,7 +82,7 @@ def effective_abi(host: Host) -> EffectiveAbi:
     values: dict[int, Value] = {}
     host_levels: dict[int, Value] = {}
     for reg, wa in kernel.workarounds.items():
-        state = cpu.vulnerabilities.get(wa.vulnerability)
+        state = cpu_state(wa, cpu)
         if state is not None and state[0] in wa.levels:
             # GET returns the host's level, so the saved value is the level of the CPU it ran on.
             host_levels[reg] = values[reg] = Value(wa.levels[state[0]], state[1], Origin.CPU)
@@ -89,10 +92,23 @@ def effective_abi(host: Host) -> EffectiveAbi:
         values[PSCI_VERSION] = Value(kernel.psci.default, kernel.psci.default_span, Origin.KERNEL)
     for reg, bitmap in kernel.bitmaps.items():
         values[reg] = Value(bitmap.default_mask, bitmap.defaults_span, Origin.KERNEL)
+    if kernel.psci is not None and "PSCI_0_2" not in features:
+        # kvm_psci_version(): a vCPU created without PSCI_0_2 has PSCI 0.1, whatever the kernel's default.
+        values[PSCI_VERSION] = Value(psci_value("0.1"), kernel.psci.span, Origin.KERNEL)
     explicit: set[int] = set()
     for reg, write in vmm.writes.items():
         if reg not in listed:
             continue  # a VMM writes only what the kernel exposes
+        if reg in kernel.workarounds:
+            # kvm_arm_set_fw_reg() only validates a WORKAROUND write (the host check refuses one KVM refuses):
+            # GET keeps returning the host's level. Only 5.3-5.9 stored WORKAROUND_2's ENABLED bit, at AVAIL.
+            level = host_levels[reg].value
+            wa = kernel.workarounds[reg]
+            if (reg == WORKAROUND_2 and wa.restore == "at-most-host-level" and write.value & WA2_ENABLED
+                    and level == write.value & ~WA2_ENABLED):
+                values[reg] = Value(write.value, write.span, Origin.VMM)
+                explicit.add(reg)
+            continue
         value = write.value
         target = kernel.bitmaps.get(reg)
         if target is not None:

@@ -82,7 +82,7 @@ ATTRS: dict[str, dict[str, str]] = {
         "tracking": "str",
         "span": "Span",
     },
-    "Cpu": {"name": "str", "midr": "int", "errata": "list[str]", "span": "Span"},
+    "Cpu": {"name": "str", "midr": "int", "revidr": "int", "aidr": "int", "errata": "list[str]", "span": "Span"},
     "Bit": {
         "register": "Reg",
         "name": "str",
@@ -147,6 +147,8 @@ class CpuView:
     TYPE = "Cpu"
     name: str
     midr: int
+    revidr: int
+    aidr: int
     errata: list[str]
     span: Span
 
@@ -200,7 +202,11 @@ class VmmView:
 
 
 def cpu_view(cpu: Cpu) -> CpuView:
-    return CpuView(cpu.info.name, cpu.value(regs.register_id("MIDR_EL1")), list(cpu.errata), cpu.info.span)
+    def value(name: str) -> int:
+        return cpu.value(regs.register_id(name))
+
+    return CpuView(cpu.info.name, value("MIDR_EL1"), value("REVIDR_EL1"), value("AIDR_EL1"), list(cpu.errata),
+                   cpu.info.span)
 
 
 class HostView:

@@ -21,6 +21,30 @@ def psci_str(value: int) -> str:
     return f"{value >> 16}.{value & 0xFFFF}"
 
 
+WA2_ENABLED = 0x10
+LEVEL_MASK = 0xF
+
+
+def workaround_accepts(reg: int, restore: str, value: int, host_level: int) -> bool:
+    """kvm_arm_set_fw_reg(): does KVM_SET_ONE_REG accept ``value`` for a WORKAROUND register on a host whose own
+    level is ``host_level``? The write only validates: GET keeps returning the host's level."""
+    wa2 = reg == regs.register_id("SMCCC_ARCH_WORKAROUND_2")
+    level = value & LEVEL_MASK
+    if value & ~(LEVEL_MASK | (WA2_ENABLED if wa2 else 0)):
+        return False
+    if not wa2:
+        return level <= host_level
+    if value & WA2_ENABLED and level != LEVELS_WA2["AVAIL"]:
+        return False
+    if restore == "ssb-normalised":
+        # 5.10+: {NOT_AVAIL, UNKNOWN} -> NOT_AVAIL, {AVAIL, NOT_REQUIRED} -> NOT_REQUIRED, then <= the host's level.
+        if level > LEVELS_WA2["NOT_REQUIRED"]:
+            return False
+        wanted = LEVELS_WA2["NOT_AVAIL"] if level <= LEVELS_WA2["UNKNOWN"] else LEVELS_WA2["NOT_REQUIRED"]
+        return wanted <= host_level
+    return level <= host_level
+
+
 def level_table(reg: int) -> dict[str, int]:
     return LEVELS_WA2 if reg == regs.register_id("SMCCC_ARCH_WORKAROUND_2") else LEVELS_WA13
 

@@ -11,8 +11,47 @@ from typing import Protocol
 
 from abi_check.errors import Span, SpecError
 from abi_check.spec import registers as regs
-from abi_check.spec.encodings import psci_str, psci_value
-from abi_check.spec.model import Host
+from abi_check.spec.encodings import level_name, psci_str, psci_value, workaround_accepts
+from abi_check.spec.model import Cpu, Host, Workaround
+
+PFR0 = regs.register_id("ID_AA64PFR0_EL1")
+DFR0 = regs.register_id("ID_AA64DFR0_EL1")
+ISAR1 = regs.register_id("ID_AA64ISAR1_EL1")
+ISAR2 = regs.register_id("ID_AA64ISAR2_EL1")
+
+
+def _bits(value: int, lsb: int) -> int:
+    return (value >> lsb) & 0xF
+
+
+def cpu_state(wa: Workaround, cpu: Cpu) -> tuple[str, Span] | None:
+    """The CPU's state for the vulnerability a WORKAROUND register reflects, as this kernel classifies it."""
+    return cpu.vulnerabilities.get(wa.vulnerability)
+
+
+def host_level(wa: Workaround, cpu: Cpu) -> int:
+    """get_kernel_wa_level(): the level KVM reports on this CPU (the lowest, NOT_AVAIL, when the state is unknown
+    to the spec; check_host reports a state the kernel gives no level for)."""
+    state = cpu_state(wa, cpu)
+    return wa.levels.get(state[0], 0) if state is not None else 0
+
+
+def _cpu_lacks(feature: str, cpu: Cpu) -> str | None:
+    """Why KVM_ARM_VCPU_INIT refuses ``feature`` on this CPU, or None (also when the CPU spec does not say)."""
+    regs_ = cpu.registers
+    if feature == "SVE" and PFR0 in regs_ and _bits(cpu.value(PFR0), 32) == 0:
+        return "ID_AA64PFR0_EL1.SVE is 0 (system_supports_sve())"
+    if feature == "EL1_32BIT" and PFR0 in regs_ and _bits(cpu.value(PFR0), 4) < 2:
+        return "ID_AA64PFR0_EL1.EL1 has no AArch32 (kvm_supports_32bit_el0()/EL1)"
+    if feature == "PMU_V3" and DFR0 in regs_ and _bits(cpu.value(DFR0), 8) in (0, 0xF):
+        return "ID_AA64DFR0_EL1.PMUVer has no PMUv3 (kvm_arm_support_pmu_v3())"
+    if feature in ("PTRAUTH_ADDRESS", "PTRAUTH_GENERIC") and ISAR1 in regs_ and ISAR2 in regs_:
+        isar1, isar2 = cpu.value(ISAR1), cpu.value(ISAR2)  # QARMA5/IMPDEF in ISAR1, QARMA3 in ISAR2
+        address = _bits(isar1, 4) or _bits(isar1, 8) or _bits(isar2, 12)
+        generic = _bits(isar1, 24) or _bits(isar1, 28) or _bits(isar2, 8)
+        if not (address and generic):
+            return "the CPU lacks address or generic pointer authentication (system_has_full_ptr_auth())"
+    return None
 
 
 class ErrorSink(Protocol):
@@ -40,6 +79,36 @@ def check_host(b: ErrorSink, host: Host) -> None:
             f"VMM {vmm.info.name} asks for vCPU feature {feature}, which kernel {kernel.info.name} does not support",
             "KVM_ARM_VCPU_INIT fails; choose another VMM profile",
         )
+    for feature in sorted(vmm.vcpu_features & kernel.vcpu_features):
+        why = _cpu_lacks(feature, cpu)
+        if why is not None:
+            b.error(
+                host.info.span,
+                f"VMM {vmm.info.name} asks for vCPU feature {feature}, which CPU {cpu.info.name} cannot give: {why}",
+                "KVM_ARM_VCPU_INIT fails with -EINVAL and the VM cannot start; choose a VMM profile without it",
+            )
+    ptrauth = {"PTRAUTH_ADDRESS", "PTRAUTH_GENERIC"} & vmm.vcpu_features & kernel.vcpu_features
+    if len(ptrauth) == 1:
+        b.error(
+            host.info.span,
+            f"VMM {vmm.info.name} asks for {ptrauth.pop()} alone: KVM enables pointer authentication only with both "
+            "PTRAUTH_ADDRESS and PTRAUTH_GENERIC",
+            "KVM_ARM_VCPU_INIT fails with -EINVAL; ask for both or neither",
+        )
+    for reg, write in vmm.writes.items():
+        wa = kernel.workarounds.get(reg)
+        if wa is not None:
+            level = host_level(wa, cpu)
+            if not workaround_accepts(reg, wa.restore, write.value, level):
+                b.error(
+                    write.span,
+                    f"{vmm.info.name} writes {regs.register_name(reg)} = {level_name(reg, write.value)}, which "
+                    f"kernel {kernel.info.name} refuses on CPU {cpu.info.name} (host level "
+                    f"{level_name(reg, level)}; host {host.info.name})",
+                    "KVM_SET_ONE_REG fails with -EINVAL at VM set-up; a write only validates (the guest reads "
+                    "the host's level), so write nothing or a level at most the host's",
+                )
+            continue
     for reg, write in vmm.writes.items():
         bitmap = kernel.bitmaps.get(reg)
         if bitmap is None:

@@ -1,0 +1,119 @@
+"""Domain facts KVM enforces when a kernel, VMM and CPU meet: WORKAROUND writes, PSCI 0.1, vCPU features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from abi_check.abi.effective import EffectiveAbi, effective_abi
+from abi_check.errors import InputErrors
+from abi_check.resources import catalogue_dir
+from abi_check.spec import registers as regs
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+
+WA1 = regs.register_id("SMCCC_ARCH_WORKAROUND_1")
+WA2 = regs.register_id("SMCCC_ARCH_WORKAROUND_2")
+PSCI = regs.register_id("PSCI_VERSION")
+
+
+def host(tmp_path: Path, kernel: str, cpu: str, vmm: str) -> EffectiveAbi | list[str]:
+    """The effective ABI of cpu + kernel + a VMM extending qemu-10.2 with ``vmm`` (YAML lines), or its errors."""
+    (tmp_path / "v.yaml").write_text(
+        f"abi-check: 1\nkind: vmm\nname: v\nextends: qemu-10.2\nsource: test\n{vmm}\n", encoding="utf-8"
+    )
+    (tmp_path / "h.yaml").write_text(
+        f"abi-check: 1\nkind: host\nname: h\nsource: test\nkernel: {kernel}\nvmm: v\ncpu: {cpu}\n", encoding="utf-8"
+    )
+    try:
+        return effective_abi(SpecLoader(SpecRoots([tmp_path, catalogue_dir()])).load_host(tmp_path / "h.yaml"))
+    except InputErrors as exc:
+        return [e.message for e in exc.errors]
+
+
+def test_a_workaround_write_stores_nothing(tmp_path: Path) -> None:
+    # A real 6.1 KVM: WORKAROUND_1 = 0 is accepted and reads back the host's level 2 (NOT_REQUIRED).
+    abi = host(tmp_path, "linux-6.1", "neoverse-n1", "writes:\n  SMCCC_ARCH_WORKAROUND_1: NOT_AVAIL")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(WA1) == 2 and WA1 not in abi.explicit
+
+
+def test_a_workaround_write_above_the_host_level_is_an_input_error(tmp_path: Path) -> None:
+    # Cortex-A72 needs the firmware mitigation: its WORKAROUND_1 level is AVAIL (1).
+    errors = host(tmp_path, "linux-6.1", "cortex-a72", "writes:\n  SMCCC_ARCH_WORKAROUND_1: NOT_REQUIRED")
+    assert isinstance(errors, list) and len(errors) == 1 and "refuses" in errors[0], errors
+
+
+def test_workaround_2_at_host_level_not_avail_accepts_only_not_avail_and_unknown(tmp_path: Path) -> None:
+    # Lab, 6.1/6.12/7.2 at host level 0: writes of 0 and 1 accepted; 2, 3 and 0x12 are EINVAL.
+    for level, ok in (("NOT_AVAIL", True), ("UNKNOWN", True), ("AVAIL", False), ("NOT_REQUIRED", False),
+                      ("AVAIL_ENABLED", False)):
+        result = host(tmp_path, "linux-6.12", "neoverse-n1", f"writes:\n  SMCCC_ARCH_WORKAROUND_2: {level}")
+        assert isinstance(result, EffectiveAbi) is ok, (level, result)
+        if isinstance(result, EffectiveAbi):
+            assert result.value(WA2) == 0
+
+
+def test_workaround_2_enabled_bit_is_kept_only_before_5_10(tmp_path: Path) -> None:
+    # 5.3-5.9 stored the ENABLED bit with AVAIL (an SSBS CPU reports AVAIL there).
+    abi = host(tmp_path, "linux-5.3", "neoverse-n1", "writes:\n  SMCCC_ARCH_WORKAROUND_2: AVAIL_ENABLED")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(WA2) == 0x12
+
+
+def test_a_vcpu_without_psci_0_2_has_psci_0_1(tmp_path: Path) -> None:
+    abi = host(tmp_path, "linux-6.13", "neoverse-n1", "vcpu-features: [PMU_V3]")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(PSCI) == 0x1
+
+
+def test_a_vcpu_feature_the_cpu_lacks_is_an_input_error(tmp_path: Path) -> None:
+    # Neoverse-N1 has no SVE and no pointer authentication: KVM_ARM_VCPU_INIT fails.
+    for features, why in (("[PSCI_0_2, SVE]", "SVE"), ("[PSCI_0_2, PTRAUTH_ADDRESS, PTRAUTH_GENERIC]", "pointer")):
+        errors = host(tmp_path, "linux-6.12", "neoverse-n1", f"vcpu-features: {features}")
+        assert isinstance(errors, list) and errors and all(why in e for e in errors), errors
+    assert isinstance(host(tmp_path, "linux-6.12", "neoverse-v1", "vcpu-features: [PSCI_0_2, SVE]"), EffectiveAbi)
+
+
+def test_pointer_authentication_needs_both_features(tmp_path: Path) -> None:
+    errors = host(tmp_path, "linux-6.12", "neoverse-v1", "vcpu-features: [PSCI_0_2, PTRAUTH_ADDRESS]")
+    assert isinstance(errors, list) and len(errors) == 1 and "both" in errors[0], errors
+
+
+def test_a_hidden_nonzero_bitmap_says_the_loss_shows_at_the_next_boot() -> None:
+    import subprocess
+    import sys
+
+    case = Path(__file__).resolve().parent / "rules" / "bitmap-hidden-nonzero" / "fires"
+    done = subprocess.run([sys.executable, "-m", "abi_check", "pair", str(case / "src.yaml"), str(case / "dst.yaml"),
+                           "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    line = next(x for x in done.stdout.splitlines() if "bitmap-hidden-nonzero" in x)
+    assert "keeps it" in line and "next boot" in line, line
+
+
+def pair_subjects(tmp_path: Path, src: tuple[str, str], dst: tuple[str, str], rule: str) -> list[str]:
+    """Subjects of ``rule``'s findings for (kernel, cpu) hosts with qemu-10.2."""
+    import json
+    import subprocess
+    import sys
+
+    for name, (kernel, cpu) in (("s", src), ("d", dst)):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"abi-check: 1\nkind: host\nname: {name}\nsource: test\nkernel: {kernel}\nvmm: qemu-10.2\ncpu: {cpu}\n",
+            encoding="utf-8")
+    args = ["pair", str(tmp_path / "s.yaml"), str(tmp_path / "d.yaml"), "--format", "json", "--fail-on", "never"]
+    done = subprocess.run([sys.executable, "-m", "abi_check", *args], capture_output=True, text=True, timeout=120)
+    found = json.loads(done.stdout)
+    return sorted(f["subject"] for p in found["pairs"] for f in p["findings"] if f["rule"] == rule)
+
+
+def test_ctr_el0_dic_idc_differences_are_reported_from_6_11(tmp_path: Path) -> None:
+    # Graviton3 shows DIC = IDC = 1; a Cortex-A72 host has neither: lower-safe, so KVM refuses 1 over 0.
+    subjects = pair_subjects(tmp_path, ("linux-6.12", "neoverse-v1"), ("linux-6.12", "cortex-a72"),
+                             "id-field-unreproducible")
+    assert {"CTR_EL0.DIC", "CTR_EL0.IDC"} <= set(subjects), subjects
+
+
+def test_asidbits_is_not_writable_on_6_12_y(tmp_path: Path) -> None:
+    # 03c7527e97f7 (6.13, backported to 6.12.y; the 6.12.118 lab dump's mask clears bits 7:4).
+    errors = host(tmp_path, "linux-6.12", "neoverse-n1", "id-overrides:\n  ID_AA64MMFR0_EL1: {ASIDBITS: 0}")
+    assert isinstance(errors, list) and errors and "outside the writable mask" in errors[0], errors
