@@ -29,8 +29,9 @@ def observed_host(directory: Path, name: str, dump: str, vmm: str = "qemu-10.2",
 
 @pytest.fixture
 def dumped(tmp_path: Path) -> Path:
-    """A host whose dump says exactly what linux-6.15 on the N1 spec predicts, plus a real reset value."""
-    data = predicted_dump("linux-6.15", "neoverse-n1", ["PSCI_0_2"])
+    """A host whose dump says exactly what linux-6.15 on the N1 spec predicts for QEMU's vCPU (PSCI 0.2 and a PMU),
+    plus a real reset value."""
+    data = predicted_dump("linux-6.15", "neoverse-n1", ["PSCI_0_2", "PMU_V3"])
     for register in data["vcpus"][0]["registers"]:
         if register["name"] == "SCTLR_EL1":
             register["value"] = "0x0000000000c50838"
@@ -47,7 +48,7 @@ def test_an_observed_host_loads_and_shows_what_kvm_answered(dumped: Path) -> Non
     (host,) = json.loads(done.stdout)["hosts"]
     regs = {r["name"]: r for r in host["registers"]}
     assert host["kernel"] == "linux-6.15@6.15.3-custom"  # the donor of field layouts: the nearest release below
-    assert regs["MIDR_EL1"]["origin"] == "observed on the host" and regs["MIDR_EL1"]["value"] == "0x414fd0c1"
+    assert regs["MIDR_EL1"]["origin"] == "observed on the host" and regs["MIDR_EL1"]["value"] == "0x413fd0c1"
     assert regs["MIDR_EL1"]["where"].endswith("dumps/h.json:1:1")
     assert regs["PSCI_VERSION"]["shown"] == "1.3"
 
@@ -83,11 +84,14 @@ def test_observed_host_errors_are_located(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not FINGERPRINTS.is_dir(), reason="no shared/data beside the repository")
 def test_a_real_graviton2_fingerprint_as_a_host(tmp_path: Path) -> None:
-    """A real Graviton2 (N1 r3p1, REVIDR 0xff) cannot take a VM from the QEMU-model N1 host on 6.1: MIDR is
-    invariant there. The fingerprint is copied at test time, never into the project."""
+    """A real Graviton2 (N1 r3p1, REVIDR 0xff) cannot take a VM from a host of QEMU's N1 model (r4p1, REVIDR 0) on
+    6.1: MIDR and REVIDR are invariant there. The fingerprint is copied at test time, never into the project."""
     shutil.copy(FINGERPRINTS / "fingerprint_ARM_NEOVERSE_N1_6.1host.json", tmp_path / "g2.json")
     host = observed_host(tmp_path, "graviton2", "g2.json", vmm="firecracker-1.8")
     assert cli("lint", str(host)).returncode == 0
-    done = cli("pair", "specs/hosts/n1-linux-6.1-qemu-8.2.yaml", str(host), "-f", "json")
+    model = tmp_path / "model.yaml"
+    model.write_text("abi-check: 1\nkind: host\nname: model\nsource: test\nkernel: linux-6.1\nvmm: firecracker-1.8\n"
+                     "cpu: qemu-neoverse-n1\n", encoding="utf-8")
+    done = cli("pair", str(model), str(host), "-f", "json")
     findings = {(f["rule"], f["subject"]) for p in json.loads(done.stdout)["pairs"] for f in p["findings"]}
     assert {("impl-id-mismatch", "MIDR_EL1"), ("impl-id-mismatch", "REVIDR_EL1")} <= findings, findings

@@ -65,7 +65,7 @@ def test_every_kind_of_difference_is_reported(tmp_path: Path) -> None:
     data = predicted_dump("linux-6.15", "neoverse-n1", ["PSCI_0_2"])
     vcpu = data["vcpus"][0]
     regs = {r["name"]: r for r in vcpu["registers"]}
-    regs["MIDR_EL1"]["value"] = "0x00000000413fd0c1"  # a real Graviton2 MIDR, not QEMU's model
+    regs["MIDR_EL1"]["value"] = "0x00000000414fd0c1"  # QEMU's N1 model, not the real Graviton2 the spec describes
     vcpu["registers"] = [r for r in vcpu["registers"] if r["name"] != "TCR_EL1"]
     vcpu["registers"].append({"id": "0x603000000013c103", "name": "TCR2_EL1", "size": 8, "value": "0x0", "errno": None})
     vcpu["psci"]["tries"][2]["accepted"] = False  # 1.3 refused
@@ -75,7 +75,7 @@ def test_every_kind_of_difference_is_reported(tmp_path: Path) -> None:
     done = cli("verify", "--kernel", "linux-6.15", "--cpu", "neoverse-n1", str(dump), "-f", "json")
     assert done.returncode == 8, done.stderr
     found = {(d["kind"], d["subject"]): d for d in json.loads(done.stdout)["differences"]}
-    assert found[("value", "MIDR_EL1")]["kvm"] == "0x413fd0c1" and found[("value", "MIDR_EL1")]["spec"] == "0x414fd0c1"
+    assert found[("value", "MIDR_EL1")]["kvm"] == "0x414fd0c1" and found[("value", "MIDR_EL1")]["spec"] == "0x413fd0c1"
     assert found[("value", "MIDR_EL1")]["where"].startswith("specs/cpus/neoverse-n1.yaml:")
     assert ("listed-by-kvm-only", "TCR2_EL1") in found and ("listed-by-spec-only", "TCR_EL1") in found
     assert found[("psci-accepted", "PSCI_VERSION 1.3")]["spec"] == "accepted"
