@@ -17,6 +17,7 @@ from abi_check.config.waivers import apply_waivers
 from abi_check.errors import ConfigError, Span, printable
 from abi_check.report.emit import emit
 from abi_check.report.formats import Format
+from abi_check.spec.catalogue import spec_tree
 from abi_check.spec.loader import display_path
 from abi_check.verdict.findings import Finding
 from abi_check.verdict.result import PairResult, Result
@@ -80,6 +81,10 @@ def run_gate(
     _inside(dirs, root)
     commit = resolve_commit(root, against)
     lookup = [(cwd / p).resolve() for p in settings.roots]
+    for directory in dirs:  # the spec tree a gate directory sits in (specs/ for specs/hosts): names resolve there
+        tree = spec_tree(directory)
+        if tree is not None and tree not in lookup:
+            lookup.append(tree)
     lookup = [p for p in lookup if p not in dirs]
     with tempfile.TemporaryDirectory(prefix="abi-check-gate-") as tmp:
         old_base = Path(tmp).resolve()
