@@ -250,30 +250,48 @@ def _app() -> "typer.Typer":
             bool,
             typer.Option("--fleet/--no-fleet", help="Also check each affected host with every other host."),
         ] = True,
-        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        formats: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--format", "-f", metavar="F[=PATH]",
+                help="Output format: text, json, markdown, sarif, junit or github. F=PATH also writes F to PATH "
+                "(repeatable: one run writes every report a CI job needs).",
+            ),
+        ] = None,
         fail_on: Annotated[FailOn | None, fail_opt] = None,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
         config: Annotated[Path | None, config_opt] = None,
         waivers: Annotated[Path | None, waivers_opt] = None,
+        write_waivers: Annotated[
+            Path | None,
+            typer.Option(
+                "--write-waivers",
+                help="Write a waiver for each finding this run reports to FILE, with an empty reason for a person "
+                "to fill in (the gate refuses an empty reason): adopt the gate on a fleet with findings today.",
+            ),
+        ] = None,
     ) -> None:
         """Fail a change to the specs that introduces findings: upgrade, rollback and fleet pairs against REF."""
         from abi_check.commands.gate.command import run_gate
         from abi_check.config.settings import resolve
+        from abi_check.report.formats import parse_formats
 
-        raise typer.Exit(
-            _guard(
-                lambda: run_gate(
-                    against,
-                    paths or [],
-                    fmt=fmt,
-                    settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
-                    output=output,
-                    fleet=fleet,
-                )
+        def run() -> int:
+            fmt, files = parse_formats(formats or [])
+            return run_gate(
+                against,
+                paths or [],
+                fmt=fmt,
+                settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
+                output=output,
+                fleet=fleet,
+                files=files,
+                write_waivers=write_waivers,
             )
-        )
+
+        raise typer.Exit(_guard(run))
 
     @app.command()
     def show(
