@@ -95,8 +95,9 @@ def _app() -> "typer.Typer":
 
     @app.command()
     def pair(
-        src: Annotated[Path, typer.Argument(help="Source host spec.")],
-        dst: Annotated[Path, typer.Argument(help="Destination host spec.")],
+        src: Annotated[Path, typer.Argument(help="Source host: a spec file or a name (n1-linux-6.13-qemu-10.2); or a "
+                                            "kernel (VMM, CPU) spec, checked against DST's on the same host.")],
+        dst: Annotated[Path, typer.Argument(help="Destination host (file or name), or a kernel (VMM, CPU) spec.")],
         both: Annotated[bool, typer.Option("--both", help="Also check dst -> src (the rollback).")] = False,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
         fail_on: Annotated[FailOn | None, fail_opt] = None,
@@ -128,7 +129,8 @@ def _app() -> "typer.Typer":
         specs: Annotated[
             list[Path] | None,
             typer.Argument(
-                help="Host specs or directories of them; default: the shipped hosts.", metavar="[SPEC|DIR]..."
+                help="Host specs (files or names) or directories of them; default: the shipped hosts.",
+                metavar="[SPEC|NAME|DIR]..."
             ),
         ] = None,
         fmt: Annotated[MatrixFormat, format_opt] = MatrixFormat.TEXT,
