@@ -95,8 +95,9 @@ def _app() -> "typer.Typer":
 
     @app.command()
     def pair(
-        src: Annotated[Path, typer.Argument(help="Source host spec.")],
-        dst: Annotated[Path, typer.Argument(help="Destination host spec.")],
+        src: Annotated[Path, typer.Argument(help="Source host: a spec file or a name (n1-linux-6.13-qemu-10.2); or a "
+                                            "kernel (VMM, CPU) spec, checked against DST's on the same host.")],
+        dst: Annotated[Path, typer.Argument(help="Destination host (file or name), or a kernel (VMM, CPU) spec.")],
         both: Annotated[bool, typer.Option("--both", help="Also check dst -> src (the rollback).")] = False,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
         fail_on: Annotated[FailOn | None, fail_opt] = None,
@@ -128,7 +129,8 @@ def _app() -> "typer.Typer":
         specs: Annotated[
             list[Path] | None,
             typer.Argument(
-                help="Host specs or directories of them; default: the shipped hosts.", metavar="[SPEC|DIR]..."
+                help="Host specs (files or names) or directories of them; default: the shipped hosts.",
+                metavar="[SPEC|NAME|DIR]..."
             ),
         ] = None,
         fmt: Annotated[MatrixFormat, format_opt] = MatrixFormat.TEXT,
@@ -250,30 +252,48 @@ def _app() -> "typer.Typer":
             bool,
             typer.Option("--fleet/--no-fleet", help="Also check each affected host with every other host."),
         ] = True,
-        fmt: Annotated[Format, format_opt] = Format.TEXT,
+        formats: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--format", "-f", metavar="F[=PATH]",
+                help="Output format: text, json, markdown, sarif, junit or github. F=PATH also writes F to PATH "
+                "(repeatable: one run writes every report a CI job needs).",
+            ),
+        ] = None,
         fail_on: Annotated[FailOn | None, fail_opt] = None,
         rules: Annotated[list[Path] | None, rules_opt] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
         config: Annotated[Path | None, config_opt] = None,
         waivers: Annotated[Path | None, waivers_opt] = None,
+        write_waivers: Annotated[
+            Path | None,
+            typer.Option(
+                "--write-waivers",
+                help="Write a waiver for each finding this run reports to FILE, with an empty reason for a person "
+                "to fill in (the gate refuses an empty reason): adopt the gate on a fleet with findings today.",
+            ),
+        ] = None,
     ) -> None:
         """Fail a change to the specs that introduces findings: upgrade, rollback and fleet pairs against REF."""
         from abi_check.commands.gate.command import run_gate
         from abi_check.config.settings import resolve
+        from abi_check.report.formats import parse_formats
 
-        raise typer.Exit(
-            _guard(
-                lambda: run_gate(
-                    against,
-                    paths or [],
-                    fmt=fmt,
-                    settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
-                    output=output,
-                    fleet=fleet,
-                )
+        def run() -> int:
+            fmt, files = parse_formats(formats or [])
+            return run_gate(
+                against,
+                paths or [],
+                fmt=fmt,
+                settings=resolve(config=config, rule_dirs=rules, roots=root, fail_on=fail_on, waivers=waivers),
+                output=output,
+                fleet=fleet,
+                files=files,
+                write_waivers=write_waivers,
             )
-        )
+
+        raise typer.Exit(_guard(run))
 
     @app.command()
     def show(

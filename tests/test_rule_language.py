@@ -35,6 +35,20 @@ def test_syntax_error_is_located_with_expected_tokens() -> None:
     assert "unexpected" in err.message and err.hint and "expected" in err.hint
 
 
+@pytest.mark.parametrize(("header", "body", "meant"), [
+    ("", 'when src.psci == 1\nreprot "x"\n', "report"),
+    ("", 'wen src.psci == 1\nreport "x"\n', "when"),
+    ("", 'when src.psci == 1\nreport "x"\nfxi "y"\n', "fix"),
+    ("severity warning", "severity warnign", "warning"),
+    ('summary "A demo rule."', 'sumary "A demo rule."', "summary"),
+])
+def test_a_misspelt_keyword_gets_a_did_you_mean(header: str, body: str, meant: str) -> None:
+    text = HEADER.replace(header, body) if header else HEADER + body
+    with pytest.raises(RuleError) as info:
+        compile_rule(text, "demo.rule", "demo")
+    assert info.value.hint is not None and info.value.hint.startswith(f"did you mean '{meant}'?"), info.value.hint
+
+
 def test_unknown_attribute_suggests_the_right_one() -> None:
     err = error_of('when src.psci_version == 1\nreport "x"\n')
     assert err.span is not None and (err.span.line, err.span.col) == (7, 6)

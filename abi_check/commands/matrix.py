@@ -19,6 +19,7 @@ from abi_check.report.progress import ProgressBar
 from abi_check.resources import catalogue_dir
 from abi_check.spec.hosts import load_hosts
 from abi_check.spec.loader import display_path
+from abi_check.spec.named import named_paths
 from abi_check.verdict.result import FailOn, PairResult, Result
 
 
@@ -31,7 +32,7 @@ def run_matrix(
     jobs: int | None,
     findings: bool | None,
 ) -> int:
-    paths = list(specs) or [catalogue_dir() / "hosts"]
+    paths = named_paths(specs, settings.roots) or [catalogue_dir() / "hosts"]
     hosts = load_hosts(paths, settings.roots)
     workers = worker_count(jobs, len(hosts), len(settings.rules.rules))
     with ProgressBar("evaluating rules") as progress:

@@ -248,3 +248,35 @@ def apply_waivers(
             also = f" (it also expired on {waiver.expires})" if waiver.expired(today) else ""
             notes.append(WaiverNote("stale", waiver.span, f"{what} matches no finding any more; remove it{also}"))
     return dataclasses.replace(result, pairs=tuple(pairs), waiver_notes=tuple(result.waiver_notes) + tuple(notes))
+
+
+WRITTEN_HEADER = """\
+# Written by abi-check gate --write-waivers: the findings of this run, accepted as they are today.
+# Every reason is empty on purpose: the gate refuses this file until a person writes, for each waiver, why the
+# finding is acceptable (or deletes the waiver). Add 'expires: YYYY-MM-DD' to revisit one (docs/gate.md).
+waivers:
+"""
+
+
+def waiver_text(findings: Sequence[Finding]) -> str:
+    """A waiver file accepting exactly these findings (by rule, both hosts and subject), reasons left empty."""
+    import json
+
+    out = [WRITTEN_HEADER]
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.rule != INTERNAL_ERROR:
+            by_rule.setdefault(f.rule, []).append(f)
+    for rule, group in sorted(by_rule.items()):
+        out.append(f"  # {rule}: {len(group)} finding(s)\n")
+        for f in group:
+            # JSON strings are YAML double-quoted scalars: whatever a spec named, it stays one value on one line.
+            out.append(f"  - rule: {json.dumps(rule)}\n")
+            out.append(f"    source: {json.dumps(f.source)}\n")
+            out.append(f"    destination: {json.dumps(f.destination)}\n")
+            if f.subject:
+                out.append(f"    subject: {json.dumps(f.subject)}\n")
+            out.append('    reason: ""\n')
+    if not by_rule:
+        out.append("  []\n")
+    return "".join(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from abi_check.report.formats import Format, reporter
@@ -17,3 +18,10 @@ def emit(result: Result, fmt: Format, output: Path | None) -> int:
     # a file that cannot be written is an input error
     write_output(reporter(fmt)(result, color), output, terminal=color)
     return exit_code(result.findings, result.fail_on)
+
+
+def emit_all(result: Result, fmt: Format, output: Path | None, files: Sequence[tuple[Format, Path]]) -> int:
+    """One run, several reports: each extra format written whole to its file, then the main one."""
+    for extra, path in files:
+        write_output(reporter(extra)(result, False), path)
+    return emit(result, fmt, output)

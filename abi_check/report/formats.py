@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
+from abi_check.errors import InputError
 from abi_check.verdict.result import Result
 
 if TYPE_CHECKING:
@@ -48,6 +50,35 @@ def reporter(fmt: Format) -> Callable[[Result, bool], str]:
 
         return github
     assert_never(fmt)
+
+
+def parse_formats(values: Sequence[str]) -> tuple[Format, list[tuple[Format, Path]]]:
+    """``--format`` given as ``F`` (the report on stdout or --output; at most one, default text) or ``F=PATH``
+    (also written to PATH, repeatable): one run writes every format a CI job needs."""
+    import difflib
+
+    names = [f.value for f in Format]
+    main: list[Format] = []
+    files: list[tuple[Format, Path]] = []
+    for value in values:
+        name, eq, path = value.partition("=")
+        if name.strip() not in names:
+            close = difflib.get_close_matches(name.strip(), names, n=1)
+            raise InputError(None, f"--format {value}: no format '{name}'",
+                             f"did you mean '{close[0]}'?" if close else f"one of {', '.join(names)}, as F or F=PATH")
+        fmt = Format(name.strip())
+        if not eq:
+            main.append(fmt)
+        elif not path:
+            raise InputError(None, f"--format {value}: no file after '='", f"write --format {name}=FILE")
+        elif any(Path(path) == p for _, p in files):
+            raise InputError(None, f"--format {value}: {path} is named twice", "give each format its own file")
+        else:
+            files.append((fmt, Path(path)))
+    if len(main) > 1:
+        raise InputError(None, f"--format given {len(main)} times without a file",
+                         "one format goes to stdout (or --output); write the others as F=PATH")
+    return (main[0] if main else Format.TEXT), files
 
 
 class DescribeFormat(enum.StrEnum):

@@ -139,7 +139,43 @@ def parse(text: str, path: str, start: str = "start", offset: tuple[int, int] = 
         else:
             expected, message = [], "syntax error"
         hint = f"expected {', '.join(expected[:8])}" if expected else None
+        close = _did_you_mean(exc, text)
+        if close is not None:
+            hint = f"did you mean '{close}'?" + (f" ({hint})" if hint else "")
         raise RuleError(Span(path, line, col), message, hint) from None
+
+
+# Terminals whose values are keywords too: a misspelt 'summary' or 'warning' gets a suggestion.
+_KEYWORD_SETS = {
+    "META_KEY": ("name", "summary", "reference", "description", "example"),
+    "SEVERITY": ("error", "warning", "note"),
+    "QUANT": ("any", "all", "count"),
+}
+
+
+def _did_you_mean(exc: Exception, text: str) -> str | None:
+    """The keyword a misspelt word was meant to be (``reprot`` -> ``report``), among those the parser expected."""
+    import difflib
+    import re
+
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+    if isinstance(exc, UnexpectedToken):
+        word, expected = str(exc.token), set(exc.expected)
+    elif isinstance(exc, UnexpectedCharacters):
+        found = re.match(r"[A-Za-z_][\w-]*", text[exc.pos_in_stream:])
+        word, expected = (found.group(0) if found else ""), set(exc.allowed or ())
+    else:
+        return None
+    if not re.fullmatch(r"[A-Za-z_][\w-]*", word):
+        return None
+    keywords = {t.lower() for t in expected if re.fullmatch(r"[A-Z]+", t) and t not in _READABLE}
+    for terminal, words in _KEYWORD_SETS.items():
+        if terminal in expected:
+            keywords.update(words)
+    keywords.discard(word)
+    close = difflib.get_close_matches(word, sorted(keywords), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _located(path: str, line: int, col: int, offset: tuple[int, int]) -> Span:

@@ -11,6 +11,28 @@ from abi_check.resources import catalogue_dir
 from abi_check.spec.files import listed
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+# A directory holding one of these is a spec tree: the names its hosts use resolve there first.
+TREE_MARKERS = ("kernels", "vmms", "cpus")
+
+
+def spec_tree(path: Path) -> Path | None:
+    """The nearest directory at or above ``path`` that holds kernels/, vmms/ or cpus/: the spec tree the input
+    belongs to. The search stops at the repository (the first directory holding .git), so a checkout's specs
+    never resolve in a directory above it."""
+    try:
+        start = path.resolve()
+        current = start if start.is_dir() else start.parent
+    except (OSError, RuntimeError):
+        return None
+    for directory in (current, *current.parents):
+        try:
+            if any((directory / marker).is_dir() for marker in TREE_MARKERS):
+                return directory
+            if (directory / ".git").exists():
+                return None
+        except OSError:
+            return None
+    return None
 
 
 def iter_spec_files(directory: Path) -> Iterator[Path]:
@@ -34,6 +56,12 @@ class SpecRoots:
         for item in inputs:
             root = item if item.is_dir() else item.parent
             roots.append(root.resolve())
+        # Then each input's own spec tree, before the shipped catalogue: an edit to specs/kernels/ in a checkout
+        # is what specs/hosts/ there uses, not the installed package's copy.
+        for item in inputs:
+            tree = spec_tree(item)
+            if tree is not None:
+                roots.append(tree)
         if catalogue:
             roots.append(catalogue_dir().resolve())
         unique: list[Path] = []

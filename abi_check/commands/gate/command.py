@@ -10,13 +10,17 @@ from pathlib import Path
 from typing import TextIO
 
 from abi_check.commands.gate.gitref import GitError, read_tree, repo_root, resolve_commit
+from abi_check.commands.gate.locate import Locator, changed_files
 from abi_check.commands.gate.plan import Gate, Plan
 from abi_check.commands.gate.tree import Tree
 from abi_check.config.settings import Settings
-from abi_check.config.waivers import apply_waivers
+from abi_check.config.waivers import apply_waivers, waiver_text
 from abi_check.errors import ConfigError, Span, printable
-from abi_check.report.emit import emit
+from abi_check.report.emit import emit_all
 from abi_check.report.formats import Format
+from abi_check.report.groups import root_causes
+from abi_check.report.output import write_output
+from abi_check.spec.catalogue import spec_tree
 from abi_check.spec.loader import display_path
 from abi_check.verdict.findings import Finding
 from abi_check.verdict.result import PairResult, Result
@@ -72,6 +76,8 @@ def run_gate(
     output: Path | None,
     fleet: bool = True,
     err: TextIO | None = None,
+    files: Sequence[tuple[Format, Path]] = (),
+    write_waivers: Path | None = None,
 ) -> int:
     err = err or sys.stderr
     cwd = Path.cwd().resolve()
@@ -80,6 +86,10 @@ def run_gate(
     _inside(dirs, root)
     commit = resolve_commit(root, against)
     lookup = [(cwd / p).resolve() for p in settings.roots]
+    for directory in dirs:  # the spec tree a gate directory sits in (specs/ for specs/hosts): names resolve there
+        tree = spec_tree(directory)
+        if tree is not None and tree not in lookup:
+            lookup.append(tree)
     lookup = [p for p in lookup if p not in dirs]
     with tempfile.TemporaryDirectory(prefix="abi-check-gate-") as tmp:
         old_base = Path(tmp).resolve()
@@ -96,8 +106,11 @@ def run_gate(
         old = Tree(old_base, [at_ref(d) for d in dirs], [at_ref(p) for p in lookup])
         plan = Gate(new, old, settings, fleet).run()
 
+        locator = Locator(changed_files(plan.changed, root, old_base), against)
+
         def moved(f: Finding) -> Finding:
-            return dataclasses.replace(f, span=_remap(f.span, against, old_base, root, plan.changed))
+            span = _remap(f.span, against, old_base, root, plan.changed)
+            return dataclasses.replace(f, span=locator.locate(span, f.subject))
 
         reported = [p for p in plan.pairs if p.change or p.introduced]
         pairs = tuple(PairResult(p.source, p.destination, tuple(moved(f) for f in p.introduced)) for p in reported)
@@ -117,6 +130,7 @@ def run_gate(
                 "synthetic-hosts": plan.synthetic,
                 "evaluated-pairs": len(plan.pairs),
                 "notes": plan.notes,
+                "outputs": [{"format": f.value, "path": display_path(p)} for f, p in files],
             }
         },
         fail_on=settings.fail_on,
@@ -126,7 +140,20 @@ def run_gate(
         result, settings.waivers, settings.today, seen=seen, evaluated=[(p.source, p.destination) for p in plan.pairs]
     )
     _summary(result, plan, against, commit, err)
-    return emit(result, fmt, output)
+    if write_waivers is not None:
+        _write_waivers(result, write_waivers, err)
+    return emit_all(result, fmt, output, files)
+
+
+def _write_waivers(result: Result, path: Path, err: TextIO) -> None:
+    """Adoption: accept what the run reports today, for a person to give each a reason."""
+    if path.exists():
+        raise ConfigError(None, f"--write-waivers {display_path(path)}: the file exists",
+                          "write to a new file and merge the waivers you keep by hand (reasons would be lost)")
+    findings = result.findings
+    write_output(waiver_text(findings), path)
+    print(f"  wrote {len(findings)} waiver(s) to {printable(display_path(path))}: each needs a reason before the "
+          "gate accepts the file (--waivers, or waivers: in .abi-check.yaml)", file=err)
 
 
 def _summary(result: Result, plan: Plan, against: str, commit: str, err: TextIO) -> None:
@@ -145,5 +172,7 @@ def _summary(result: Result, plan: Plan, against: str, commit: str, err: TextIO)
     counts = result.counts()
     waived = len(result.waived)
     introduced = sum(counts.values()) + waived
-    print(f"  {len(plan.pairs)} pair(s) evaluated; {introduced} finding(s) introduced: {counts['error']} error(s), "
-          f"{counts['warning']} warning(s), {counts['note']} note(s), {waived} waived", file=err)
+    causes = len(root_causes([*result.findings, *(w.finding for w in result.waived)]))
+    print(f"  {len(plan.pairs)} pair(s) evaluated; {introduced} finding(s) introduced in {causes} root cause(s): "
+          f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['note']} note(s), {waived} waived",
+          file=err)

@@ -15,16 +15,14 @@ from typing import TypeVar
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.views import HostView
 from abi_check.commands.gate.tree import Loaded, Tree
+from abi_check.commands.synthetic import host_errors, with_component
 from abi_check.config.settings import Settings
 from abi_check.config.waivers import BASE_SUFFIX
 from abi_check.errors import InputErrors
 from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import check_pair
-from abi_check.spec.build import Builder
 from abi_check.spec.catalogue import iter_spec_files
-from abi_check.spec.hostcheck import check_host
-from abi_check.spec.model import Cpu, Host, Kernel, Kind, Spec, Vmm
-from abi_check.spec.yamlnodes import Node
+from abi_check.spec.model import Host, Kernel, Kind, Spec, Vmm
 from abi_check.verdict.findings import Finding
 
 _Named = TypeVar("_Named", Host, Kernel, Vmm)
@@ -83,18 +81,6 @@ def _relabel(host: Host, tree: Tree, changed: set[str]) -> Host:
     return dataclasses.replace(_labeled(host), kernel=kernel, vmm=vmm)
 
 
-def _with_component(template: Host, component: Spec, name: str) -> Host:
-    """The template host with one of its parts replaced (a synthetic host for a spec no host uses)."""
-    host = dataclasses.replace(template, info=dataclasses.replace(template.info, name=name))
-    if isinstance(component, Kernel):
-        return dataclasses.replace(host, kernel=component)
-    if isinstance(component, Vmm):
-        return dataclasses.replace(host, vmm=component)
-    if isinstance(component, Cpu):
-        return dataclasses.replace(host, cpu=component)
-    raise TypeError(f"{component.info.name} is not a kernel, VMM or CPU spec")
-
-
 def _content(path: Path) -> bytes | None:
     """A spec file's bytes for change detection, None when it cannot be read as one (then loading it says why)."""
     from abi_check.errors import SpecError
@@ -105,15 +91,6 @@ def _content(path: Path) -> bytes | None:
         return read_bounded(path, str(path), MAX_FILE_BYTES, SpecError)
     except SpecError:
         return None
-
-
-def _host_errors(host: Host) -> list[str]:
-    def no_refs(node: Node, kind: Kind) -> Spec:
-        raise AssertionError("a built host has no references left")
-
-    builder = Builder(Node({}, host.info.span), host.info, no_refs)
-    check_host(builder, host)
-    return [e.message for e in builder.errors]
 
 
 class Gate:
@@ -274,8 +251,8 @@ class Gate:
                 continue
             for template_name, template in templates:
                 name = f"{template_name}+{component.info.name}"
-                synthetic = _with_component(template, component, name)
-                problems = _host_errors(synthetic)
+                synthetic = with_component(template, component, name)
+                problems = host_errors(synthetic)
                 if problems:
                     self.plan.notes.append(f"{name} cannot be built ({problems[0]}): not checked")
                     continue
@@ -283,7 +260,7 @@ class Gate:
                 ref_template = old[template_name].spec if template_name in old else template
                 assert isinstance(ref_template, Host)
                 if isinstance(previous, Loaded):
-                    prior = _labeled(_with_component(ref_template, _labeled_part(previous.spec), name))
+                    prior = _labeled(with_component(ref_template, _labeled_part(previous.spec), name))
                 else:  # a new spec: the previous version is the template itself, with the spec it extends
                     prior = _labeled(ref_template)
                 self.change_pairs(synthetic, prior)
