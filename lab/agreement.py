@@ -7,7 +7,11 @@ catalogue's spec of QEMU's emulated CPU), destination likewise. They agree when 
 refused are exactly the registers of ``pair``'s error findings. A disagreement fails CI unless
 ``lab/accepted.yaml`` lists it with a reason.
 
-Run ``python3 lab/agreement.py`` for the table (``--update-doc`` writes it into docs/ground-truth.md).
+The same file holds the other half: every dump the catalogue claims to describe (the lab's, and the real
+Firecracker fingerprints in ../shared/data) against ``abi-check verify`` of its kernel and CPU specs; accepted
+differences are glob patterns over ``DUMP [VCPU] KIND SUBJECT`` with a reason.
+
+Run ``python3 lab/agreement.py`` for the tables (``--update-doc`` writes them into docs/ground-truth.md).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,10 @@ VMM_OF = {
 }
 # QEMU's emulated CPUs, as the catalogue describes them.
 CPU_OF = {"max": "qemu-max", "neoverse-n1": "qemu-neoverse-n1"}
+DUMPS = LAB / "out" / "dumps"
+FINGERPRINTS = REPO.parent / "shared" / "data" / "firecracker-fingerprints"
+# The real hosts of the fingerprints (README there), as the catalogue describes their CPUs.
+FINGERPRINT_CPU = {"NEOVERSE_N1": "neoverse-n1", "NEOVERSE_V1": "neoverse-v1", "NEOVERSE_V2": "neoverse-v2"}
 
 Json = dict[str, Any]
 
@@ -158,14 +167,82 @@ def _register(subject: str, regs: Any) -> str:
     return f"(no register: {subject or 'empty subject'})"
 
 
-def accepted() -> dict[str, str]:
-    """Disagreements accepted with a reason: ``key: reason`` lines of lab/accepted.yaml."""
+def accepted(section: str = "replays") -> dict[str, str]:
+    """Disagreements accepted with a reason: ``key: reason`` entries of one section of lab/accepted.yaml."""
     import yaml
 
     if not ACCEPTED.is_file():
         return {}
-    data = yaml.safe_load(ACCEPTED.read_text(encoding="utf-8")) or {}
+    data = (yaml.safe_load(ACCEPTED.read_text(encoding="utf-8")) or {}).get(section) or {}
     return {str(k): str(v) for k, v in data.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """One dump against the catalogue's specs of its kernel and CPU."""
+
+    dump: str
+    kernel: str
+    cpu: str
+    differences: tuple[str, ...]  # "DUMP [VCPU] KIND SUBJECT: specs X, KVM Y"
+
+    def unaccepted(self, patterns: dict[str, str]) -> list[str]:
+        return [d for d in self.differences if not any(fnmatch(d.split(": ")[0], p) for p in patterns)]
+
+
+def described_dumps(results: Json | None) -> list[tuple[Path, str, str]]:
+    """(dump, kernel spec, CPU spec) for every dump there is beside the repository: the lab's and the real
+    fingerprints, each with the catalogue specs that claim to describe it."""
+    names = catalogue_names()
+    out = []
+    if results is not None and DUMPS.is_dir():
+        releases = {k["label"]: k["point_release"] for k in results["kernels"]}
+        for boot in results["boots"]:
+            path = DUMPS / f"{boot['name']}.json"
+            kernel = kernel_spec(releases[boot["kernel"]], boot["kernel"], names)
+            if path.is_file() and kernel is not None and CPU_OF.get(boot["cpu"]) in names:
+                out.append((path, kernel, CPU_OF[boot["cpu"]]))
+    for path in sorted(FINGERPRINTS.glob("fingerprint_ARM_*host.json")) if FINGERPRINTS.is_dir() else []:
+        match = re.match(r"fingerprint_ARM_(\w+?)_(\d+\.\d+)host", path.name)
+        if match is None:
+            continue
+        from abi_check.spec.fromdump import nearest_kernel
+        from abi_check.spec.observed import load_observed
+
+        release = load_observed(path, path.name).kernel_release
+        kernel = nearest_kernel(release, names)
+        if kernel is not None and match.group(1) in FINGERPRINT_CPU:
+            out.append((path, kernel, FINGERPRINT_CPU[match.group(1)]))
+    return out
+
+
+def verified(results: Json | None) -> list[Verified]:
+    from abi_check.abi.verify import verify
+    from abi_check.resources import catalogue_dir
+    from abi_check.spec.catalogue import SpecRoots
+    from abi_check.spec.loader import SpecLoader
+    from abi_check.spec.model import Cpu, Kernel, Kind
+    from abi_check.spec.observed import load_observed
+
+    loader = SpecLoader(SpecRoots([catalogue_dir()]))
+    out = []
+    for path, kernel_name, cpu_name in described_dumps(results):
+        kernel = loader.load(catalogue_dir() / "kernels" / f"{kernel_name}.yaml", Kind.KERNEL)
+        cpu = loader.load(catalogue_dir() / "cpus" / f"{cpu_name}.yaml", Kind.CPU)
+        assert isinstance(kernel, Kernel) and isinstance(cpu, Cpu)
+        diffs = tuple(f"{path.name} [{m.vcpu}] {m.kind} {m.subject}: specs {m.spec}, KVM {m.kvm}"
+                      for m in sorted(verify(kernel, cpu, load_observed(path, path.name))))
+        out.append(Verified(path.name, kernel_name, cpu_name, diffs))
+    return out
+
+
+def verify_table(all_verified: Sequence[Verified], patterns: dict[str, str]) -> str:
+    lines = ["| dump | kernel spec | CPU spec | differences | not accepted |", "|---|---|---|---|---|"]
+    for v in all_verified:
+        lines.append(f"| {v.dump} | {v.kernel} | {v.cpu} | {len(v.differences)} | {len(v.unaccepted(patterns))} |")
+    lines += ["", "Accepted differences (`lab/accepted.yaml`, section `verify`):", ""]
+    lines += [f"- `{pattern}`: {reason}" for pattern, reason in patterns.items()] or ["- none"]
+    return "\n".join(lines)
 
 
 def table(all_checks: Sequence[Check], reasons: dict[str, str]) -> str:
@@ -201,20 +278,25 @@ def update_doc(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS, help="the lab's results.json")
-    parser.add_argument("--update-doc", action="store_true", help="write the table into docs/ground-truth.md")
+    parser.add_argument("--update-doc", action="store_true", help="write the tables into docs/ground-truth.md")
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text(encoding="utf-8"))
     all_checks = list(checks(results))
     reasons = accepted()
-    text = table(all_checks, reasons)
+    all_verified = verified(results)
+    patterns = accepted("verify")
+    text = table(all_checks, reasons) + "\n\n" + verify_table(all_verified, patterns)
     print(text)
     if args.update_doc:
         update_doc(text)
     failing = [c for c in all_checks if not c.agrees and c.key not in reasons]
     stale = sorted(set(reasons) - {c.key for c in all_checks if not c.agrees})
     for key in stale:
-        print(f"lab/accepted.yaml: '{key}' agrees now (or is gone): remove it", file=sys.stderr)
-    return 8 if failing or stale else 0
+        print(f"lab/accepted.yaml: replays '{key}' agrees now (or is gone): remove it", file=sys.stderr)
+    differing = [d for v in all_verified for d in v.unaccepted(patterns)]
+    for difference in differing:
+        print(f"verify: {difference}", file=sys.stderr)
+    return 8 if failing or stale or differing else 0
 
 
 if __name__ == "__main__":
