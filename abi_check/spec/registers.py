@@ -73,7 +73,7 @@ BITMAPS = ("STD_BMAP", "STD_HYP_BMAP", "VENDOR_HYP_BMAP", "VENDOR_HYP_BMAP_2")
 IMPLEMENTATION_ID = ("MIDR_EL1", "REVIDR_EL1", "AIDR_EL1")
 
 _GENERIC = re.compile(r"^S(\d)_(\d)_C(\d{1,2})_C(\d{1,2})_(\d)$")
-_RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
+_RANGE = re.compile(r"\{(\d{1,3})\.\.(\d{1,3})\}")
 
 
 def sysreg_id(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:

@@ -73,12 +73,12 @@ REF = Str(
 REGISTER = Str(
     "a register: symbolic name (MIDR_EL1, PSCI_VERSION, X0, CCSIDR[0], Z0[0]), generic S3_0_C0_C0_0, or 64-bit KVM "
     "id (0x6030...)",
-    pattern=r"^([A-Za-z][A-Za-z0-9_]*(\[\d+\])?|0[xX][0-9a-fA-F]+)$",
+    pattern=r"^([A-Za-z][A-Za-z0-9_]*(\[\d{1,3}\])?|0[xX][0-9a-fA-F]+)$",
     hint="a register name such as MIDR_EL1, CCSIDR[0], S3_0_C0_C0_0, or a hexadecimal KVM id",
 )
 LISTED_REGISTER = Str(
     "a register, or a numbered series written with one range: DBGBVR{0..15}_EL1, CCSIDR[{0..13}], X{0..30}",
-    pattern=r"^([A-Za-z][A-Za-z0-9_]*(\{\d+\.\.\d+\}[A-Za-z0-9_]*)?(\[(\d+|\{\d+\.\.\d+\})\])?"
+    pattern=r"^([A-Za-z][A-Za-z0-9_]*(\{\d{1,3}\.\.\d{1,3}\}[A-Za-z0-9_]*)?(\[(\d{1,3}|\{\d{1,3}\.\.\d{1,3}\})\])?"
     r"|0[xX][0-9a-fA-F]+)$",
     hint="a register name such as MIDR_EL1, or a series such as PMEVCNTR{0..30}_EL0",
 )
@@ -135,6 +135,9 @@ KERNEL = Obj(
                     "reset": U64,
                 },
                 description="listing conditions and reset value",
+                nullable=(
+                    "requires-feature", "unless-feature", "requires-cpu-field", "requires-cpu-cache", "synthesised"
+                ),
             ),
             "registers KVM_GET_REG_LIST returns: core, system, timer, CCSIDR demux and SVE registers (firmware and "
             "bitmap registers are implied by psci, workarounds and bitmaps)",
@@ -196,6 +199,7 @@ KERNEL = Obj(
                                 "max": Int("KVM caps the guest's value of the field at this value", 0, 15),
                             },
                             required=(),
+                            nullable=("max", "visible-with"),
                         ),
                     ),
                 },
