@@ -11,8 +11,13 @@ from labspecs import FEATURE_SETS, lab_abi, write_lab_specs
 
 from abi_check.abi.effective import synthesised_clidr
 from abi_check.abi.views import HostView
+from abi_check.errors import InputErrors
+from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import RuleSet, check_pair
 from abi_check.spec import registers as regs
+from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.loader import SpecLoader
+from abi_check.spec.model import Kernel
 from abi_check.spec.registers import register_id as rid
 from abi_check.verdict.findings import Severity
 
@@ -178,3 +183,52 @@ def test_6_1_to_6_12_fails_on_hcx_and_6_1_to_7_2_does_not(lab, rules: RuleSet) -
     src = lab("linux-6.1", "lab-qemu-max", "psci-0.2+pmu-v3")
     assert refused(rules, src, lab("linux-6.12", "lab-qemu-max", "psci-0.2+pmu-v3")) == {"ID_AA64MMFR1_EL1"}
     assert refused(rules, src, lab("linux-7.2", "lab-qemu-max", "psci-0.2+pmu-v3")) == set()
+
+
+def load_kernel(tmp_path: Path, registers: str) -> Kernel:
+    (tmp_path / "k.yaml").write_text(
+        f"abi-check: 1\nkind: kernel\nname: k\nextends: linux-6.1\nsource: test\nregisters:\n{registers}",
+        encoding="utf-8",
+    )
+    kernel = SpecLoader(SpecRoots([tmp_path, catalogue_dir()])).load(tmp_path / "k.yaml")
+    assert isinstance(kernel, Kernel)
+    return kernel
+
+
+def kernel_errors(tmp_path: Path, registers: str) -> list[str]:
+    try:
+        load_kernel(tmp_path, registers)
+    except InputErrors as exc:
+        return [e.message for e in exc.errors]
+    return []
+
+
+@pytest.mark.parametrize(("registers", "message"), [
+    ("  X{0..99}: {}\n", "range {0..99} is empty or longer than 64 registers"),
+    ("  X{3..1}: {}\n", "range {3..1} is empty"),
+    ("  MPIDR_EL1: {requires-cpu-cache: true}\n", "requires-cpu-cache applies to the CCSIDR demux registers only"),
+    ("  CCSIDR[{0..14}]: {}\n", "unknown register 'CCSIDR[14]'"),
+])
+def test_register_series_and_conditions_are_checked(tmp_path: Path, registers: str, message: str) -> None:
+    errors = kernel_errors(tmp_path, registers)
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_null_deletes_an_inherited_condition(tmp_path: Path) -> None:
+    # linux-6.1 lists the PMU registers only with PMU_V3; null takes the condition away, from the series only.
+    kernel = load_kernel(tmp_path, "  PMEVCNTR{0..30}_EL0: {requires-feature: null}\n")
+    assert kernel.registers[rid("PMEVCNTR30_EL0")].requires_feature is None
+    assert kernel.registers[rid("PMCR_EL0")].requires_feature == "PMU_V3"
+
+
+def test_cpu_conditional_registers_of_6_12_and_6_13(tmp_path: Path) -> None:
+    loader = write_lab_specs(tmp_path)
+    (tmp_path / "lab-v9.yaml").write_text(
+        "abi-check: 1\nkind: cpu\nname: lab-v9\nvendor: test\nsource: test\nregisters:\n"
+        "  ID_AA64PFR2_EL1: 0x100000000\n  ID_AA64MMFR3_EL1: 0x10101\n", encoding="utf-8")
+    both = {"FPMR", "POR_EL1"}
+    assert both <= names(lab_abi(loader, tmp_path, "linux-6.12", "lab-v9", "psci-0.2").listed)
+    assert not both & names(lab_abi(loader, tmp_path, "linux-6.12", "lab-qemu-max", "psci-0.2").listed)
+    assert not both & names(lab_abi(loader, tmp_path, "linux-6.6", "lab-v9", "psci-0.2").listed)
+    # TCRX and S1PIE set: 6.13 keeps TCR2_EL1, PIRE0_EL1 and PIR_EL1 on this CPU.
+    assert names(lab_abi(loader, tmp_path, "linux-6.13", "lab-v9", "psci-0.2").listed) >= TCR2_PIE
