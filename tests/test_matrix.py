@@ -132,7 +132,10 @@ def test_domains_are_mutually_compatible_and_separations_are_real(shipped: Matri
     assert sorted(h for d in domains for h in d.hosts) == list(range(16))
     names = [h.name for h in shipped.hosts]
     by_name = {tuple(names[h] for h in d.hosts) for d in domains}
-    assert ("n1-linux-6.1-qemu-8.2", "n1-linux-6.6-qemu-10.2") in by_name
+    assert ("n1-linux-6.12-qemu-10.2", "n1-linux-6.12-qemu-10.2-x-mig-regs") in by_name
+    # 6.1 and 6.6 used to share a domain: 6.6 lists 14 CCSIDR entries (6.3), the physical timer (6.4) and TCR2_EL1,
+    # PIRE0_EL1, PIR_EL1 (6.5), none of which 6.1 takes back (lab: 6.12 -> 6.1).
+    assert ("n1-linux-6.1-qemu-8.2",) in by_name and ("n1-linux-6.6-qemu-10.2",) in by_name
     for d in domains:
         for a, b in itertools.product(d.hosts, repeat=2):
             assert shipped.outcome(a, b).works(FailOn.WARNING)
@@ -152,7 +155,7 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
     text = run("matrix")
     assert text.returncode == 8 | 4, text.stderr
     assert "legend" in text.stdout and "migration domains" in text.stdout
-    assert "256 pairs: 38 compatible, 0 guest ABI change, 218 fail" in text.stdout
+    assert "256 pairs: 35 compatible, 0 guest ABI change, 221 fail" in text.stdout
     assert run("matrix", "--fail-on", "error").returncode == 8
     assert run("matrix", "--fail-on", "never").returncode == 0
 
@@ -169,7 +172,7 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
 
     data = json.loads(run("matrix", "-f", "json", "--no-findings").stdout)
     assert "findings" not in data["cells"][0]
-    assert data["summary"]["compatible"] == 38 and data["summary"]["domains"] == len(data["domains"])
+    assert data["summary"]["compatible"] == 35 and data["summary"]["domains"] == len(data["domains"])
     assert {h["name"] for h in data["hosts"]} == {p.stem for p in HOSTS.glob("*.yaml")}
 
 

@@ -17,6 +17,8 @@ CAP_WRITABLE_IMP_ID_REGS = "ARM_WRITABLE_IMP_ID_REGS"
 PSCI_VERSION = regs.register_id("PSCI_VERSION")
 VENDOR_HYP_BMAP_2 = regs.register_id("VENDOR_HYP_BMAP_2")
 WORKAROUND_2 = regs.register_id("SMCCC_ARCH_WORKAROUND_2")
+CLIDR_EL1 = regs.register_id("CLIDR_EL1")
+CTR_EL0 = regs.register_id("CTR_EL0")
 
 
 class Origin(enum.StrEnum):
@@ -120,6 +122,11 @@ def effective_abi(host: Host) -> EffectiveAbi:
     for reg, (value, span) in cpu.registers.items():
         id_limits[reg] = _guest_view(kernel, reg, value, features)
         values[reg] = Value(id_limits[reg], span, Origin.CPU)
+    clidr = kernel.registers.get(CLIDR_EL1)
+    if clidr is not None and clidr.synthesised == "clidr-from-ctr" and CLIDR_EL1 in cpu.registers:
+        made = synthesised_clidr(cpu.value(CTR_EL0), cpu.value(CLIDR_EL1))
+        id_limits[CLIDR_EL1] = made
+        values[CLIDR_EL1] = Value(made, clidr.span, Origin.KERNEL)
     for reg, overrides in vmm.id_overrides.items():
         layout = kernel.id_registers.get(reg)
         current = values.get(reg)
@@ -179,8 +186,11 @@ def _announce_targets(kernel: Kernel, vmm: Vmm, values: dict[int, Value], explic
 def _listed(kernel: Kernel, cpu: Cpu, features: frozenset[str]) -> dict[int, Span]:
     """KVM_GET_REG_LIST on this host for a vCPU with these features."""
     listed: dict[int, Span] = {}
+    caches = _cache_selectors(cpu.value(CLIDR_EL1)) if CLIDR_EL1 in cpu.registers else frozenset[int]()
     for reg, entry in kernel.registers.items():
         if entry.requires_feature is not None and entry.requires_feature not in features:
+            continue
+        if entry.unless_feature is not None and entry.unless_feature in features:
             continue
         if entry.requires_cpu_field is not None:
             field_reg, field_name = entry.requires_cpu_field
@@ -188,6 +198,10 @@ def _listed(kernel: Kernel, cpu: Cpu, features: frozenset[str]) -> dict[int, Spa
             field = layout.field(field_name) if layout is not None else None
             if field is None or field.get(cpu.value(field_reg)) <= 0:
                 continue
+        if entry.requires_cpu_cache and regs.demux_index(reg) not in caches:
+            # A CPU spec without CLIDR_EL1 lists none: fewer registers on the old kernel is the side that
+            # reports a migration from a newer one as failing, never the other way round.
+            continue
         listed[reg] = entry.span
     if kernel.psci is not None:
         listed[PSCI_VERSION] = kernel.psci.span
@@ -198,12 +212,49 @@ def _listed(kernel: Kernel, cpu: Cpu, features: frozenset[str]) -> dict[int, Spa
     return listed
 
 
+def _cache_selectors(clidr: int) -> frozenset[int]:
+    """The CSSELR_EL1 values (level << 1 | InD) of the caches CLIDR_EL1 describes: is_valid_cache() before 6.3
+    reads the first seven Ctype fields (0 none, 1 instruction, 2 data, 3 separate, 4 unified)."""
+    found: set[int] = set()
+    for level in range(7):
+        ctype = (clidr >> (3 * level)) & 7
+        if ctype in (2, 3, 4):
+            found.add(level << 1)
+        if ctype in (1, 3):
+            found.add(level << 1 | 1)
+    return frozenset(found)
+
+
+def synthesised_clidr(ctr: int, clidr: int) -> int:
+    """reset_clidr() since 6.3 (7af0c2534f4c): a CLIDR_EL1 made from CTR_EL0.IDC/DIC, not the host's caches.
+
+    The kernel's sanitised CTR_EL0 has IDC set also when the host CLIDR_EL1 makes the clean to PoU unnecessary
+    (LoC = 0, or LoUIS = LoUU = 0), as arm64's cpufeature emulates IDC for such CPUs. MTE tag caches are not
+    modelled (no catalogue VMM enables MTE).
+    """
+    loc_host, louis, louu = (clidr >> 24) & 7, (clidr >> 21) & 7, (clidr >> 27) & 7
+    idc = bool(ctr >> 28 & 1) or loc_host == 0 or (louis == 0 and louu == 0)
+    dic = bool(ctr >> 29 & 1)
+    if idc:
+        loc = 1 if dic else 2
+        value = 4 << (3 * (loc - 1))  # a unified cache marked as LoC
+    else:
+        loc = 1
+        value = 1 << 27 | 1 << 21 | 2  # LoUU = LoUIS = 1, a data cache at L1
+    if not dic:
+        value |= 1  # an instruction cache at L1 (data + instruction = separate)
+    return value | loc << 24
+
+
 def _guest_view(kernel: Kernel, reg: int, value: int, features: frozenset[str]) -> int:
-    """KVM hides some ID-register fields from the guest (SVE without the SVE vCPU feature, AMU, MPAM)."""
+    """KVM hides some ID-register fields from the guest (SVE without the SVE vCPU feature, AMU, MPAM) and caps
+    others (the debug and PMU versions before 6.2)."""
     layout = kernel.id_registers.get(reg)
     if layout is None:
         return value
     for field in layout.fields:
         if field.hidden or (field.visible_with is not None and field.visible_with not in features):
             value &= ~field.mask
+        elif field.cap is not None and field.get(value) > field.cap:
+            value = (value & ~field.mask) | (field.cap << field.lsb)
     return value

@@ -114,12 +114,13 @@ class Builder:
 
 def build_kernel(b: Builder) -> Kernel:
     registers: dict[int, KernelRegister] = {}
-    for name, entry, span in b.entries("registers"):
-        reg = b.reg(name, span)
-        if reg is None:
-            continue
-        if regs.is_firmware(reg) or regs.is_bitmap(reg):
-            b.error(span, f"{name} is a firmware register", "declare it under psci:, workarounds: or bitmaps:")
+    # A series entry (PMEVCNTR{0..30}_EL0) stands for each of its registers; an entry naming one register
+    # of a series overrides it, so series go first.
+    entries = sorted(b.entries("registers"), key=lambda e: regs.range_bounds(e[0]) is None)
+    for pattern, entry, span in entries:
+        bounds = regs.range_bounds(pattern)
+        if bounds is not None and not bounds[0] <= bounds[1] < 64:
+            b.error(span, f"range {{{bounds[0]}..{bounds[1]}}} is empty or longer than 64 registers")
             continue
         cpu_field = None
         field_node = entry.get("requires-cpu-field")
@@ -127,14 +128,27 @@ def build_kernel(b: Builder) -> Kernel:
             reg_text, field_name = field_node.value.split(".", 1)
             field_reg = b.reg(reg_text, field_node.span)
             cpu_field = (field_reg, field_name) if field_reg is not None else None
-        registers[reg] = KernelRegister(
-            reg,
-            span,
-            requires_feature=b.scalar(entry, "requires-feature", None),
-            requires_cpu_field=cpu_field,
-            invariant=b.scalar(entry, "invariant", False),
-            reset=b.scalar(entry, "reset", 0),
-        )
+        for name in regs.expand(pattern):
+            reg = b.reg(name, span)
+            if reg is None:
+                break
+            if regs.is_firmware(reg) or regs.is_bitmap(reg):
+                b.error(span, f"{name} is a firmware register", "declare it under psci:, workarounds: or bitmaps:")
+                break
+            if b.scalar(entry, "requires-cpu-cache", False) and regs.demux_index(reg) is None:
+                b.error(span, "requires-cpu-cache applies to the CCSIDR demux registers only")
+                break
+            registers[reg] = KernelRegister(
+                reg,
+                span,
+                requires_feature=b.scalar(entry, "requires-feature", None),
+                requires_cpu_field=cpu_field,
+                invariant=b.scalar(entry, "invariant", False),
+                reset=b.scalar(entry, "reset", 0),
+                unless_feature=b.scalar(entry, "unless-feature", None),
+                requires_cpu_cache=b.scalar(entry, "requires-cpu-cache", False),
+                synthesised=b.scalar(entry, "synthesised", None),
+            )
 
     psci = None
     psci_node = b.section("psci")
@@ -278,6 +292,7 @@ def build_id_register(b: Builder, reg: int, entry: Node, span: Span) -> IdRegist
                     safe_value=b.scalar(spec, "safe-value", 0),
                     visible_with=b.scalar(spec, "visible-with", None),
                     hidden=b.scalar(spec, "hidden", False),
+                    cap=b.scalar(spec, "max", None),
                 )
             )
     return IdRegister(reg, tuple(sorted(fields, key=lambda f: -f.lsb)), span)

@@ -164,6 +164,8 @@ def check_id_overrides(b: ErrorSink, host: Host) -> None:
                 continue
             hidden = field.hidden or (field.visible_with is not None and field.visible_with not in features)
             limit = 0 if hidden else field.get(cpu.value(reg))
+            if field.cap is not None:
+                limit = min(limit, field.cap)  # the guest's view, which a SET of the same value keeps
             value = field.decode(raw)
             if value == limit:
                 continue

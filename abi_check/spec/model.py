@@ -61,6 +61,9 @@ class KernelRegister:
     requires_cpu_field: tuple[int, str] | None = None
     invariant: bool = False
     reset: int = 0
+    unless_feature: str | None = None
+    requires_cpu_cache: bool = False
+    synthesised: str | None = None
 
     @property
     def name(self) -> str:
@@ -126,6 +129,7 @@ class IdField:
     safe_value: int = 0
     visible_with: str | None = None
     hidden: bool = False
+    cap: int | None = None
 
     @property
     def mask(self) -> int:

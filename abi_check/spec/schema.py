@@ -71,9 +71,16 @@ REF = Str(
     pattern=r"^[A-Za-z0-9._/+-]+$",
 )
 REGISTER = Str(
-    "a register: symbolic name (MIDR_EL1, PSCI_VERSION), generic S3_0_C0_C0_0, or 64-bit KVM id (0x6030...)",
-    pattern=r"^([A-Za-z][A-Za-z0-9_]*|0[xX][0-9a-fA-F]+)$",
-    hint="a register name such as MIDR_EL1, S3_0_C0_C0_0, or a hexadecimal KVM id",
+    "a register: symbolic name (MIDR_EL1, PSCI_VERSION, X0, CCSIDR[0], Z0[0]), generic S3_0_C0_C0_0, or 64-bit KVM "
+    "id (0x6030...)",
+    pattern=r"^([A-Za-z][A-Za-z0-9_]*(\[\d{1,3}\])?|0[xX][0-9a-fA-F]+)$",
+    hint="a register name such as MIDR_EL1, CCSIDR[0], S3_0_C0_C0_0, or a hexadecimal KVM id",
+)
+LISTED_REGISTER = Str(
+    "a register, or a numbered series written with one range: DBGBVR{0..15}_EL1, CCSIDR[{0..13}], X{0..30}",
+    pattern=r"^([A-Za-z][A-Za-z0-9_]*(\{\d{1,3}\.\.\d{1,3}\}[A-Za-z0-9_]*)?(\[(\d{1,3}|\{\d{1,3}\.\.\d{1,3}\})\])?"
+    r"|0[xX][0-9a-fA-F]+)$",
+    hint="a register name such as MIDR_EL1, or a series such as PMEVCNTR{0..30}_EL0",
 )
 BIT_NAME = Str("a bit name", pattern=r"^[A-Z][A-Z0-9_]*$", hint="bit names are UPPER_CASE")
 FIELD_NAME = Str("an ID-register field name", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -109,17 +116,31 @@ KERNEL = Obj(
         "version": Str("kernel release, quoted: '6.15'", pattern=r"^\d+\.\d+(\.\d+)?([-.+][A-Za-z0-9.+-]+)?$"),
         "arch": Str("architecture", enum=("arm64",)),
         "registers": MapOf(
-            REGISTER,
+            LISTED_REGISTER,
             Obj(
                 {
                     "requires-feature": VCPU_FEATURE,
+                    "unless-feature": Str(
+                        "a KVM_ARM_VCPU_INIT feature that removes the register (V0-V31 with SVE)", enum=VCPU_FEATURES
+                    ),
                     "requires-cpu-field": CPU_FIELD,
+                    "requires-cpu-cache": Bool(
+                        "CCSIDR demux: listed only when the host CPU's CLIDR_EL1 has the cache this CSSELR selects"
+                    ),
                     "invariant": Bool("SET must equal the host value (MIDR_EL1 before 6.15)"),
+                    "synthesised": Str(
+                        "the guest value is made up by KVM, not the host's (CLIDR_EL1 from CTR_EL0 since 6.3)",
+                        enum=("clidr-from-ctr",),
+                    ),
                     "reset": U64,
                 },
                 description="listing conditions and reset value",
+                nullable=(
+                    "requires-feature", "unless-feature", "requires-cpu-field", "requires-cpu-cache", "synthesised"
+                ),
             ),
-            "system registers KVM_GET_REG_LIST returns (firmware and bitmap registers are implied below)",
+            "registers KVM_GET_REG_LIST returns: core, system, timer, CCSIDR demux and SVE registers (firmware and "
+            "bitmap registers are implied by psci, workarounds and bitmaps)",
         ),
         "psci": Obj(
             {
@@ -175,8 +196,10 @@ KERNEL = Obj(
                                 "safe-value": Int("the field's safe value (EXACT fields)", 0, 15),
                                 "visible-with": VCPU_FEATURE,
                                 "hidden": Bool("KVM always shows 0 to the guest"),
+                                "max": Int("KVM caps the guest's value of the field at this value", 0, 15),
                             },
                             required=(),
+                            nullable=("max", "visible-with"),
                         ),
                     ),
                 },

@@ -201,6 +201,8 @@ class Obj(Type):
     required: tuple[str, ...] = ()
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Keys that may be null: in a spec that extends another, null deletes the inherited value.
+    nullable: tuple[str, ...] = ()
 
     def check(self, node: Node, errors: list[SpecError]) -> None:
         if not isinstance(node.value, dict):
@@ -212,6 +214,8 @@ class Obj(Type):
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(self.fields)}"
                 errors.append(SpecError(node.key_span(key), f"unknown key '{key}'", hint))
                 continue
+            if child.value is None and key in self.nullable:
+                continue
             self.fields[key].check(child, errors)
         for key in self.required:
             if key not in node.value:
@@ -220,7 +224,10 @@ class Obj(Type):
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": "object",
-            "properties": {k: v.schema() for k, v in self.fields.items()},
+            "properties": {
+                k: {"anyOf": [v.schema(), {"type": "null"}]} if k in self.nullable else v.schema()
+                for k, v in self.fields.items()
+            },
             "additionalProperties": False,
         }
         if self.required:
