@@ -23,7 +23,6 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,8 @@ VMM_OF = {
 }
 # QEMU's emulated CPUs, as the catalogue describes them.
 CPU_OF = {"max": "qemu-max", "neoverse-n1": "qemu-neoverse-n1"}
+# The host kernel's mode shows in what KVM exposes: in nVHE mode the guest sees ID_AA64MMFR1_EL1.VH = 0.
+CPU_OF_NVHE = {"max": "qemu-max-nvhe"}
 DUMPS = LAB / "out" / "dumps"
 FINGERPRINTS = REPO.parent / "shared" / "data" / "firecracker-fingerprints"
 # The real hosts of the fingerprints (README there), as the catalogue describes their CPUs.
@@ -91,6 +92,13 @@ def kernel_spec(point_release: str, label: str, names: set[str]) -> str | None:
     return None
 
 
+def cpu_spec(boot: Json) -> str | None:
+    """The catalogue's spec of the CPU a lab boot ran on, as KVM in that boot's mode sees it."""
+    if boot.get("mode") == "nvhe" and boot["cpu"] in CPU_OF_NVHE:
+        return CPU_OF_NVHE[boot["cpu"]]
+    return CPU_OF.get(boot["cpu"])
+
+
 def catalogue_names() -> set[str]:
     from abi_check.resources import catalogue_dir
 
@@ -121,7 +129,7 @@ def checks(results: Json) -> Iterator[Check]:
         def host(boot_name: str, feature_set: str) -> Any:
             boot = boots[boot_name]
             kernel = kernel_spec(releases[boot["kernel"]], boot["kernel"], names)
-            cpu = CPU_OF.get(boot["cpu"])
+            cpu = cpu_spec(boot)
             if kernel is None or cpu is None or cpu not in names:
                 raise LookupError(f"no catalogue spec for kernel {boot['kernel']} ({releases[boot['kernel']]})"
                                   if kernel is None else f"no catalogue spec for QEMU's {boot['cpu']} CPU")
@@ -167,14 +175,46 @@ def _register(subject: str, regs: Any) -> str:
     return f"(no register: {subject or 'empty subject'})"
 
 
-def accepted(section: str = "replays") -> dict[str, str]:
-    """Disagreements accepted with a reason: ``key: reason`` entries of one section of lab/accepted.yaml."""
+def _glob(text: str, pattern: str) -> bool:
+    """Whether ``text`` matches ``pattern``, where only ``*`` is special (brackets are literal, as in the keys)."""
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), text) is not None
+
+
+def _accepted_file() -> dict[str, Any]:
     import yaml
 
     if not ACCEPTED.is_file():
         return {}
-    data = (yaml.safe_load(ACCEPTED.read_text(encoding="utf-8")) or {}).get(section) or {}
-    return {str(k): str(v) for k, v in data.items()}
+    data = yaml.safe_load(ACCEPTED.read_text(encoding="utf-8")) or {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Excuse:
+    """An accepted disagreement of replays: the checks it matches and the registers it excuses, with why."""
+
+    pattern: str
+    missed: frozenset[str]
+    invented: frozenset[str]
+    reason: str
+
+    def covers(self, check: Check) -> bool:
+        return (not check.unmodelled and _glob(check.key, self.pattern)
+                and set(check.missed) <= self.missed and set(check.invented) <= self.invented)
+
+
+def excuses() -> list[Excuse]:
+    return [Excuse(str(k), frozenset(v.get("missed", ())), frozenset(v.get("invented", ())), str(v["reason"]))
+            for k, v in (_accepted_file().get("replays") or {}).items()]
+
+
+def accepted(section: str = "verify") -> dict[str, str]:
+    """Accepted differences of a section whose entries are ``pattern: reason``."""
+    return {str(k): str(v).strip() for k, v in (_accepted_file().get(section) or {}).items()}
+
+
+def excused(check: Check, all_excuses: Sequence[Excuse]) -> Excuse | None:
+    return next((e for e in all_excuses if e.covers(check)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +227,7 @@ class Verified:
     differences: tuple[str, ...]  # "DUMP [VCPU] KIND SUBJECT: specs X, KVM Y"
 
     def unaccepted(self, patterns: dict[str, str]) -> list[str]:
-        return [d for d in self.differences if not any(fnmatch(d.split(": ")[0], p) for p in patterns)]
+        return [d for d in self.differences if not any(_glob(d.split(": ")[0], p) for p in patterns)]
 
 
 def described_dumps(results: Json | None) -> list[tuple[Path, str, str]]:
@@ -200,8 +240,9 @@ def described_dumps(results: Json | None) -> list[tuple[Path, str, str]]:
         for boot in results["boots"]:
             path = DUMPS / f"{boot['name']}.json"
             kernel = kernel_spec(releases[boot["kernel"]], boot["kernel"], names)
-            if path.is_file() and kernel is not None and CPU_OF.get(boot["cpu"]) in names:
-                out.append((path, kernel, CPU_OF[boot["cpu"]]))
+            cpu = cpu_spec(boot)
+            if path.is_file() and kernel is not None and cpu in names:
+                out.append((path, kernel, cpu))
     for path in sorted(FINGERPRINTS.glob("fingerprint_ARM_*host.json")) if FINGERPRINTS.is_dir() else []:
         match = re.match(r"fingerprint_ARM_(\w+?)_(\d+\.\d+)host", path.name)
         if match is None:
@@ -241,32 +282,36 @@ def verify_table(all_verified: Sequence[Verified], patterns: dict[str, str]) -> 
     for v in all_verified:
         lines.append(f"| {v.dump} | {v.kernel} | {v.cpu} | {len(v.differences)} | {len(v.unaccepted(patterns))} |")
     lines += ["", "Accepted differences (`lab/accepted.yaml`, section `verify`):", ""]
-    lines += [f"- `{pattern}`: {reason}" for pattern, reason in patterns.items()] or ["- none"]
+    lines += [f"- `{pattern}`: {' '.join(reason.split())}" for pattern, reason in patterns.items()] or ["- none"]
     return "\n".join(lines)
 
 
-def table(all_checks: Sequence[Check], reasons: dict[str, str]) -> str:
+def table(all_checks: Sequence[Check], all_excuses: Sequence[Excuse]) -> str:
     """One row per replay and outcome: feature sets with the same refusals and prediction share a row."""
     rows: dict[tuple[str, str, str, str], list[Check]] = {}
     for c in all_checks:
         real = ", ".join(f"{k} {v}" for k, v in sorted(c.refused.items())) or "none"
         said = c.unmodelled or ", ".join(f"{k} ({v})" for k, v in sorted(c.predicted.items())) or "none"
-        rows.setdefault((f"{c.source} -> {c.destination}", real, said, _verdict(c, reasons)), []).append(c)
+        rows.setdefault((f"{c.source} -> {c.destination}", real, said, _verdict(c, all_excuses)), []).append(c)
     lines = ["| replay | feature sets | refused by the real kernel | predicted by `abi-check pair` | agree? |",
              "|---|---|---|---|---|"]
     for (move, real, said, verdict), group in rows.items():
         sets = ", ".join(c.feature_set for c in group)
         lines.append(f"| {move} | {sets} | {real} | {said} | {verdict} |")
     agree = sum(c.agrees for c in all_checks)
+    accepted_count = sum(not c.agrees and excused(c, all_excuses) is not None for c in all_checks)
     lines += ["", f"{agree} of {len(all_checks)} replays (one per feature set) agree; "
-              f"{sum(not c.agrees and c.key in reasons for c in all_checks)} disagreements accepted."]
+              f"{accepted_count} disagreements accepted (`lab/accepted.yaml`):", ""]
+    lines += [f"- `{e.pattern}` excuses {', '.join(sorted(e.missed | e.invented))}: {' '.join(e.reason.split())}"
+              for e in all_excuses]
     return "\n".join(lines)
 
 
-def _verdict(check: Check, reasons: dict[str, str]) -> str:
+def _verdict(check: Check, all_excuses: Sequence[Excuse]) -> str:
     if check.agrees:
         return "yes"
-    return f"accepted: {reasons[check.key]}" if check.key in reasons else "**no**"
+    excuse = excused(check, all_excuses)
+    return f"accepted (`{excuse.pattern}`)" if excuse is not None else "**no**"
 
 
 def update_doc(text: str) -> None:
@@ -282,17 +327,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text(encoding="utf-8"))
     all_checks = list(checks(results))
-    reasons = accepted()
+    all_excuses = excuses()
     all_verified = verified(results)
     patterns = accepted("verify")
-    text = table(all_checks, reasons) + "\n\n" + verify_table(all_verified, patterns)
+    text = table(all_checks, all_excuses) + "\n\n" + verify_table(all_verified, patterns)
     print(text)
     if args.update_doc:
         update_doc(text)
-    failing = [c for c in all_checks if not c.agrees and c.key not in reasons]
-    stale = sorted(set(reasons) - {c.key for c in all_checks if not c.agrees})
-    for key in stale:
-        print(f"lab/accepted.yaml: replays '{key}' agrees now (or is gone): remove it", file=sys.stderr)
+    failing = [c for c in all_checks if not c.agrees and excused(c, all_excuses) is None]
+    for check in failing:
+        print(f"replay: {check.key}: missed {check.missed}, invented {check.invented} {check.unmodelled}",
+              file=sys.stderr)
+    stale = [e.pattern for e in all_excuses if not any(not c.agrees and e.covers(c) for c in all_checks)]
+    stale += [p for p in patterns if not any(_glob(d.split(": ")[0], p) for v in all_verified for d in v.differences)]
+    for pattern in stale:
+        print(f"lab/accepted.yaml: '{pattern}' excuses nothing now: remove it", file=sys.stderr)
     differing = [d for v in all_verified for d in v.unaccepted(patterns)]
     for difference in differing:
         print(f"verify: {difference}", file=sys.stderr)

@@ -24,6 +24,7 @@ PSCI_0_1 = 0x1
 # Registers whose value is the CPU's (the guest sees the host's, or KVM's sanitised view of it).
 CPU_REGISTERS = ("MIDR_EL1", "REVIDR_EL1", "AIDR_EL1", "CTR_EL0", "CLIDR_EL1")
 VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+VENDOR = re.compile(r"^\d+\.\d+(?:\.\d+)?")  # what a kernel spec name has after its version: its vendor
 
 
 def release_version(release: str) -> tuple[int, int, int] | None:
@@ -35,14 +36,20 @@ def release_version(release: str) -> tuple[int, int, int] | None:
 
 
 def nearest_kernel(release: str, names: Iterable[str]) -> str | None:
-    """The catalogue kernel (``linux-X.Y[.Z]``) of the highest release at or below ``release``."""
+    """The catalogue kernel (``linux-X.Y[.Z][-vendor]``) of the highest release at or below ``release``. A vendor
+    kernel (``linux-6.1.172-amzn2023``) is a candidate only for a release that names its vendor."""
     wanted = release_version(release)
     if wanted is None:
         return None
     best: tuple[tuple[int, int, int], str] | None = None
     for name in names:
-        version = release_version(name.removeprefix("linux-")) if name.startswith("linux-") else None
-        if version is not None and version <= wanted and (best is None or version > best[0]):
+        if not name.startswith("linux-"):
+            continue
+        version = release_version(name.removeprefix("linux-"))
+        vendor = VENDOR.sub("", name.removeprefix("linux-"))
+        if version is None or (vendor and vendor.lstrip("-") not in release):
+            continue
+        if version <= wanted and (best is None or version > best[0] or (version == best[0] and vendor)):
             best = (version, name)
     return best[1] if best else None
 
