@@ -2,12 +2,14 @@
 
 A facet is one piece of a host's effective ABI (its listed registers, the values of its firmware registers,
 its kernel spec, ...). Every attribute and method a rule may use on a host reads a known set of facets
-(``reads``). Running a rule on ``Traced`` hosts records the facets it actually read; a result computed for
-one pair is then valid for every pair whose hosts agree on those facets. The matrix uses this to evaluate
-each rule once per distinct combination instead of once per pair.
+(``READS``); the rule compiler adds up the facets of the attributes a rule names (``rules/reads.py``), and a
+result computed for one pair is then valid for every pair whose hosts agree on those facets. The matrix uses
+this to evaluate each rule once per distinct combination instead of once per pair.
 
-The host names are not facets: a traced host is named by its role (``SRC``/``DST``) and the names are put back
-when findings are made. The rule compiler makes sure a name is only ever printed (see ``Compiler.host_expr``).
+The host names are not facets: the matrix shows a rule ``RoleView`` hosts, named by their role (``SRC``/``DST``),
+and the names are put back when findings are made. The rule compiler makes sure a name is only ever printed
+(see ``Compiler.host_expr``). ``Traced`` hosts record what a run actually reads: the tests check the compiled
+facets against them.
 """
 
 from __future__ import annotations
@@ -221,6 +223,26 @@ class Traced:
         self._reads.update(("kernel", value_facet(reg)))
         other._reads.add(value_facet(reg))
         return self._view.field_diff(reg, other._view)
+
+
+class RoleView(HostView):
+    """A host as the matrix shows it to a rule: its facets are the host's own, its name and locations are its
+    role's stand-ins (``Role``), so one result serves every host with the same facets. Built once per ABI
+    and role; no attribute is intercepted, so evaluating a rule on it costs what it costs on the host."""
+
+    def __init__(self, view: HostView, role: Role) -> None:  # a copy of the view, not a new host
+        fields = _located_fields(view, role)
+        self.__dict__.update(view.__dict__)
+        self._role = role
+        self.name = role.name
+        self.span = role.span
+        vmm = view.vmm
+        self.vmm = replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
+        self.__dict__["id_fields"] = list(fields.values())
+        self.__dict__["_fields_by_name"] = fields
+
+    def where(self, reg: int) -> Span:
+        return self._role.where(reg)  # a location: put back per host
 
 
 def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldView]:

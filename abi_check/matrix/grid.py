@@ -7,9 +7,11 @@ combination of what they read (``tables.py``). A cell's findings are made only w
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.facets import DST_ROLE, SRC_ROLE, Labels, Role
@@ -22,6 +24,10 @@ from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity
 from abi_check.verdict.result import FailOn
 
 VERDICTS = ("compatible", "abi-change", "fails")
+_LIMITS = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2}
+_WORD = 62  # rules per int64 bit-mask word
+_COUNT_BITS = 21  # errors, warnings and notes packed in one int64
+CELL_BLOCK = 1 << 20  # cells combined at once: bounds the memory of the combination
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,7 @@ class Outcome:
         """The rules whose findings reach the failure threshold."""
         if fail_on is FailOn.NEVER:
             return ()
-        limit = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2}[fail_on]
+        limit = _LIMITS[fail_on]
         return tuple(rule for rank, rule in self.fired if rank <= limit)
 
     def works(self, fail_on: FailOn) -> bool:
@@ -83,45 +89,66 @@ class Matrix:
         self.severity = {t.rule.meta.id: severity.get(t.rule.meta.id, t.rule.meta.severity) for t in tables}
         self.rule_ids = tuple(t.rule.meta.id for t in tables)
         n = len(abis)
-        self._cells = array("I", bytes(4 * n * n))
+        self._cells: npt.NDArray[np.int32] = np.zeros((n, n), dtype=np.int32)
         self._outcomes: list[Outcome] = []
         self._combine()
 
     def _combine(self) -> None:
-        """Per ABI pair, the outcome id of the rule entries that apply (combinations are few; cells many)."""
+        """Per ABI pair, the id of its outcome: what the rules' entries mean (which rules fired, which crashed,
+        how many findings of each severity), found a block of rows at a time with array lookups."""
         n = len(self.abis)
-        ids: dict[tuple[int, ...], int] = {}
+        words = max(1, -(-len(self.tables) // _WORD))
+        # Per table, per entry: its bit among the fired (or crashed) rules and its packed finding counts.
+        fired, crashed, counts = [], [], []
+        for r, table in enumerate(self.tables):
+            rank = self.severity[table.rule.meta.id].rank
+            bit = np.int64(1) << np.int64(r % _WORD)
+            is_crash = np.array([isinstance(e, Crash) for e in table.entries], dtype=bool)
+            sizes = np.array([0 if isinstance(e, Crash) else len(e) for e in table.entries], dtype=np.int64)
+            fired.append(np.where((sizes > 0) & ~is_crash, bit, 0).astype(np.int64))
+            crashed.append(np.where(is_crash, bit, 0).astype(np.int64))
+            counts.append(np.where(is_crash, 1, sizes << (_COUNT_BITS * rank)).astype(np.int64))
+        ids: dict[bytes, int] = {}
         keys: list[tuple[int, ...]] = []
-        cells = self._cells
-        for i in range(n):
-            columns = [[t.cell[t.src_key[i]][k] for k in t.dst_key] for t in self.tables]
-            base = i * n
-            for j, key in enumerate(zip(*columns, strict=True)):
-                found = ids.get(key)
-                if found is None:
-                    found = ids[key] = len(keys)
-                    keys.append(key)
-                cells[base + j] = found
-        self._outcomes = [self._summarise(key) for key in keys]
+        rows = max(1, CELL_BLOCK // max(n, 1))
+        for top in range(0, n, rows):
+            bottom = min(n, top + rows)
+            columns = np.zeros((2 * words + 1, bottom - top, n), dtype=np.int64)
+            for r, table in enumerate(self.tables):
+                if len(table.entries) == 1:
+                    continue  # never fires
+                entry = table.cell[table.src_key[top:bottom, None], table.dst_key[None, :]]
+                columns[r // _WORD] |= fired[r][entry]
+                columns[words + r // _WORD] |= crashed[r][entry]
+                columns[2 * words] += counts[r][entry]
+            flat = np.ascontiguousarray(columns.reshape(2 * words + 1, -1).T)
+            found, inverse = np.unique(flat.view(np.dtype((np.void, flat.shape[1] * 8))), return_inverse=True)
+            local = np.empty(len(found), dtype=np.int32)
+            for u, raw in enumerate(found):
+                key = bytes(raw)
+                known = ids.get(key)
+                if known is None:
+                    known = ids[key] = len(keys)
+                    keys.append(tuple(int(v) for v in np.frombuffer(key, dtype=np.int64)))
+                local[u] = known
+            self._cells[top:bottom] = local[inverse.reshape(-1)].reshape(bottom - top, n)
+        self._outcomes = [self._summarise(key, words) for key in keys]
 
-    def _summarise(self, key: tuple[int, ...]) -> Outcome:
-        counts = [0, 0, 0]
+    def _summarise(self, key: tuple[int, ...], words: int) -> Outcome:
+        mask = (1 << _COUNT_BITS) - 1
+        packed = key[2 * words]
+        counts = (packed & mask, packed >> _COUNT_BITS & mask, packed >> 2 * _COUNT_BITS & mask)
+        fired: set[tuple[int, str]] = set()
         crashes = 0
-        fired: list[tuple[int, str]] = []
-        for table, index in zip(self.tables, key, strict=True):
-            if not index:
-                continue
-            entry = table.entries[index]
-            if isinstance(entry, Crash):
+        for r, table in enumerate(self.tables):
+            bit = 1 << (r % _WORD)
+            if key[words + r // _WORD] & bit:
                 crashes += 1
-                counts[0] += 1
-                fired.append((0, INTERNAL_ERROR))
-                continue
-            severity = self.severity[table.rule.meta.id]
-            counts[severity.rank] += len(entry)
-            fired.append((severity.rank, table.rule.meta.id))
+                fired.add((0, INTERNAL_ERROR))
+            elif key[r // _WORD] & bit:
+                fired.add((self.severity[table.rule.meta.id].rank, table.rule.meta.id))
         verdict = "fails" if counts[0] else "abi-change" if counts[1] else "compatible"
-        return Outcome(verdict, (counts[0], counts[1], counts[2]), tuple(sorted(set(fired))), crashes)
+        return Outcome(verdict, counts, tuple(sorted(fired)), crashes)
 
     # -- cells ------------------------------------------------------------------------------------
 
@@ -130,7 +157,18 @@ class Matrix:
         return list(self._outcomes)
 
     def abi_outcome(self, a: int, b: int) -> Outcome:
-        return self._outcomes[self._cells[a * len(self.abis) + b]]
+        return self._outcomes[int(self._cells[a, b])]
+
+    def abi_cells(self) -> npt.NDArray[np.int32]:
+        """[source ABI, destination ABI] -> index into ``outcomes()`` (read-only)."""
+        view = self._cells.view()
+        view.flags.writeable = False
+        return view
+
+    def works(self, fail_on: FailOn) -> npt.NDArray[np.bool_]:
+        """[source ABI, destination ABI] -> does the move stay below the failure threshold?"""
+        ok = np.array([o.works(fail_on) for o in self._outcomes], dtype=bool)
+        return ok[self._cells]
 
     def outcome(self, src: int, dst: int) -> Outcome:
         """The outcome of host ``src`` -> host ``dst``."""
@@ -171,12 +209,16 @@ class Matrix:
 
     def verdict_counts(self) -> dict[str, int]:
         """How many host pairs have each verdict (diagonal included)."""
-        sizes = [len(abi.hosts) for abi in self.abis]
-        totals = dict.fromkeys(VERDICTS, 0)
-        n = len(self.abis)
-        for a in range(n):
-            for b in range(n):
-                totals[self.abi_outcome(a, b).verdict] += sizes[a] * sizes[b]
+        sizes = np.array([len(abi.hosts) for abi in self.abis], dtype=np.int64)
+        verdict = np.array([VERDICTS.index(o.verdict) for o in self._outcomes] or [0], dtype=np.int64)
+        by_verdict = np.zeros(len(VERDICTS), dtype=np.int64)
+        rows = max(1, CELL_BLOCK // max(len(sizes), 1))
+        for top in range(0, len(sizes), rows):
+            # host pairs per verdict: for each source ABI, the destination sizes summed by verdict
+            codes = verdict[self._cells[top : top + rows]]
+            for v in range(len(VERDICTS)):
+                by_verdict[v] += int(sizes[top : top + rows] @ ((codes == v) @ sizes))
+        totals = {v: int(by_verdict[i]) for i, v in enumerate(VERDICTS)}
         # The diagonal of hosts is judged host by host (see ``outcome``).
         for h, host in enumerate(self.hosts):
             shared = self.abi_outcome(host.abi, host.abi).verdict

@@ -15,6 +15,7 @@ from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
 from abi_check.rules.builtins import BUILTINS, RuleRuntimeError, get_attr, ordered, text_of
 from abi_check.rules.parser import parse, unquote
+from abi_check.rules.reads import Reads
 from abi_check.spec import registers as regs
 from abi_check.verdict.findings import Severity
 
@@ -52,6 +53,9 @@ class Hit:
 class CompiledRule:
     meta: RuleMeta
     run: Callable[[HostView, HostView], Iterator[Hit]]
+    # The facets the rule may read of each host (``reads.py``): the matrix keys its results by these.
+    src_facets: frozenset[str] = frozenset()
+    dst_facets: frozenset[str] = frozenset()
 
 
 def element_type(kind: str) -> str:
@@ -69,6 +73,8 @@ class Compiler:
         # of a host is then always one of the declared facets, which lets the matrix share results.
         self.host_ok = False
         self.in_template = False
+        self.reads = Reads()
+        self.top_and = False
 
     def span(self, item: LarkNode) -> Span:
         meta = getattr(item, "meta", None)
@@ -138,7 +144,9 @@ class Compiler:
             span=self.span(rule_id_token),
         )
         assert check is not None
-        return CompiledRule(info, self.compile_check(lets, check))
+        run = self.compile_check(lets, check)
+        facets = self.reads.facets
+        return CompiledRule(info, run, frozenset(facets["src"]), frozenset(facets["dst"]))
 
     def compile_check(
         self, lets: list[LarkNode], check: LarkNode
@@ -151,6 +159,7 @@ class Compiler:
                 raise self.error(let, f"'{name}' is already defined")
             fn, kind = self.expr(let.children[1], scope)
             scope[name] = kind
+            self.reads.bind(name, fn)
             compiled_lets.append((name, fn))
         bindings: list[tuple[str, Fn]] = []
         cond: Fn | None = None
@@ -165,8 +174,10 @@ class Compiler:
                         raise self.error(binding, f"'{name}' is already defined")
                     fn, kind = self.expr(binding.children[1], scope)
                     scope[name] = element_type(kind)
+                    self.reads.bind(name, fn)
                     bindings.append((name, fn))
             elif hasattr(part, "data") and part.data == "when_clause":
+                self.top_and = True  # what its conjuncts establish holds for the report too (reads.guard)
                 cond, _ = self.expr(part.children[0], scope)
             elif hasattr(part, "data") and part.data == "fix_clause":
                 fix = self.template(part.children[0], scope)
@@ -230,6 +241,7 @@ class Compiler:
             raise self.error(tree, f"unexpected {tree!s}")
         while tree.data in ("or_", "and_") and len(tree.children) == 1:
             tree = tree.children[0]  # the grammar wraps single operands; see through them
+        self.top_and = self.top_and and tree.data == "and_"
         if tree.data != "var":
             self.host_ok = False  # only a bare name can be a host; anything around it must not be
         handler = getattr(self, f"x_{tree.data.rstrip('_')}", None)
@@ -273,7 +285,9 @@ class Compiler:
                     f"'{name}' is a host: use one of its attributes here",
                     f"for example {name}.kernel, {name}.listed or {name}.value(r); '{{{name}}}' prints its name",
                 )
-            return (lambda env: env[name]), scope[name]
+            found: Fn = lambda env: env[name]  # noqa: E731
+            self.reads.var(found, name)
+            return found, scope[name]
         self.host_ok = False
         if name.isupper() or name[:1].isupper():
             try:
@@ -281,7 +295,9 @@ class Compiler:
             except regs.UnknownRegister as exc:
                 hint = f"did you mean '{exc.suggestion}'?" if exc.suggestion else None
                 raise self.error(tree, f"unknown register '{name}'", hint) from None
-            return (lambda env: reg), "Reg"
+            constant: Fn = lambda env: reg  # noqa: E731
+            self.reads.register(constant, reg)
+            return constant, "Reg"
         close = difflib.get_close_matches(name, [*scope, *BUILTINS], n=1)
         raise self.error(
             tree,
@@ -319,7 +335,9 @@ class Compiler:
                 "a host's name is for messages only",
                 "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
             )
-        return (lambda env: get_attr(obj(env), name)), result
+        fn: Fn = lambda env: get_attr(obj(env), name)  # noqa: E731
+        self.reads.attr(fn, kind, tree.children[0], name)
+        return fn, result
 
     def x_method(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         obj, kind = self.host_expr(tree.children[0], scope)
@@ -328,6 +346,8 @@ class Compiler:
         # Host methods may take the other host (src.field_diff(r, dst)).
         arg = self.host_expr if kind == "Host" else self.expr
         args = [arg(a, scope)[0] for a in tree.children[2:]]
+        if kind == "Host":
+            self.reads.method(tree.children[0], name, tree.children[2:], list(args))
         return (lambda env: get_attr(obj(env), name)(*(a(env) for a in args))), result
 
     def x_call(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
@@ -348,7 +368,9 @@ class Compiler:
     def x_list(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         items = [self.expr(c, scope) for c in tree.children]
         kinds = {k for _, k in items}
-        return (lambda env: [f(env) for f, _ in items]), f"list[{kinds.pop() if len(kinds) == 1 else 'any'}]"
+        fn: Fn = lambda env: [f(env) for f, _ in items]  # noqa: E731
+        self.reads.union(fn, [f for f, _ in items])
+        return fn, f"list[{kinds.pop() if len(kinds) == 1 else 'any'}]"
 
     def x_or(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         parts = [self.expr(c, scope) for c in tree.children]
@@ -358,7 +380,14 @@ class Compiler:
         return (lambda env: any(f(env) for f in fns)), "bool"
 
     def x_and(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
-        parts = [self.expr(c, scope) for c in tree.children]
+        top, self.top_and = self.top_and, False
+        saved = self.reads.snapshot()
+        parts = []
+        for c in tree.children:
+            parts.append(self.expr(c, scope))
+            self.reads.guard(c)
+        if not top:
+            self.reads.restore(saved)
         if len(parts) == 1:
             return parts[0]
         fns = [f for f, _ in parts]
@@ -370,7 +399,9 @@ class Compiler:
 
     def x_ternary(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         (yes, kind), (cond, _), (no, _) = (self.expr(c, scope) for c in tree.children)
-        return (lambda env: yes(env) if cond(env) else no(env)), kind
+        fn: Fn = lambda env: yes(env) if cond(env) else no(env)  # noqa: E731
+        self.reads.union(fn, [yes, no])
+        return fn, kind
 
     def x_compare(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         (left, _), op, (right, _) = (
@@ -428,12 +459,15 @@ class Compiler:
             "//": lambda a, b: a // b,
         }
         apply = ops[op]
-        return (lambda env: apply(left(env), right(env))), kind
+        fn: Fn = lambda env: apply(left(env), right(env))  # noqa: E731
+        self.reads.combine(fn, op, left, right)
+        return fn, kind
 
     def x_quantified(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         quant, name_token, coll_tree, cond_tree = tree.children
         name = str(name_token)
         coll, kind = self.expr(coll_tree, scope)
+        self.reads.bind(name, coll)
         cond, _ = self.expr(cond_tree, {**scope, name: element_type(kind)})
 
         def items(env: Env) -> Iterator[bool]:
