@@ -75,6 +75,20 @@ def get_attr(obj: Any, name: str) -> Any:
     return getattr(obj, name)
 
 
+def attr_reader(name: str) -> Callable[[Any], Any]:
+    """``get_attr(obj, name)`` for one attribute name, remembering the view types already checked."""
+    allowed: set[type] = set()
+
+    def read(obj: Any) -> Any:
+        if type(obj) in allowed:
+            return getattr(obj, name)
+        value = get_attr(obj, name)
+        allowed.add(type(obj))
+        return value
+
+    return read
+
+
 def ordered(values: Any) -> Iterable[Any]:
     if isinstance(values, set | frozenset):
         return sorted(values, key=sort_key)

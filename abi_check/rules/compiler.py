@@ -13,7 +13,7 @@ from typing import Any
 
 from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
-from abi_check.rules.builtins import BUILTINS, RuleRuntimeError, get_attr, ordered, text_of
+from abi_check.rules.builtins import BUILTINS, RuleRuntimeError, attr_reader, ordered, text_of
 from abi_check.rules.parser import parse, unquote
 from abi_check.rules.reads import Reads
 from abi_check.spec import registers as regs
@@ -74,7 +74,6 @@ class Compiler:
         self.host_ok = False
         self.in_template = False
         self.reads = Reads()
-        self.top_and = False
 
     def span(self, item: LarkNode) -> Span:
         meta = getattr(item, "meta", None)
@@ -162,7 +161,8 @@ class Compiler:
             self.reads.bind(name, fn)
             compiled_lets.append((name, fn))
         bindings: list[tuple[str, Fn]] = []
-        cond: Fn | None = None
+        conds: list[Fn] = []
+        invariant = 0  # leading conditions that do not depend on the loop variables
         report: Fn | None = None
         fix: Fn = lambda env: ""  # noqa: E731
         at: Fn | None = None
@@ -177,8 +177,14 @@ class Compiler:
                     self.reads.bind(name, fn)
                     bindings.append((name, fn))
             elif hasattr(part, "data") and part.data == "when_clause":
-                self.top_and = True  # what its conjuncts establish holds for the report too (reads.guard)
-                cond, _ = self.expr(part.children[0], scope)
+                conjuncts = _conjuncts(part.children[0])
+                for conjunct in conjuncts:
+                    fn, _ = self.expr(conjunct, scope)
+                    self.reads.guard(conjunct)  # what a conjunct establishes holds for the rest and the report
+                    conds.append(fn)
+                names = {name for name, _ in bindings}
+                while len(bindings) <= 1 and invariant < len(conjuncts) and not _mentions(conjuncts[invariant], names):
+                    invariant += 1
             elif hasattr(part, "data") and part.data == "fix_clause":
                 fix = self.template(part.children[0], scope)
             elif hasattr(part, "data") and part.data == "at_clause":
@@ -186,15 +192,23 @@ class Compiler:
             else:
                 report = self.template(part, scope)
         assert report is not None
-        final_report, final_fix, final_cond, final_at = report, fix, cond, at
+        final_report, final_fix, final_at = report, fix, at
         subject_var = bindings[0][0] if bindings else None
+        before, each = _all_of(conds[:invariant]), _all_of(conds[invariant:])
 
         def run(src: HostView, dst: HostView) -> Iterator[Hit]:
             env: Env = {"src": src, "dst": dst}
             for name, fn in compiled_lets:
                 env[name] = fn(env)
+            checked = before is None
             for bound in _product(bindings, env):
-                if final_cond is None or final_cond(bound):
+                if not checked:
+                    # Evaluated for the first element as before, and the same for every other: when it is
+                    # false no element matches (a crash there crashes the rule, as before).
+                    if not before(bound):  # type: ignore[misc]
+                        return
+                    checked = True
+                if each is None or each(bound):
                     where = final_at(bound) if final_at is not None else None
                     span = where if isinstance(where, Span) else getattr(where, "span", None)
                     subject = text_of(bound[subject_var]) if subject_var else ""
@@ -241,7 +255,6 @@ class Compiler:
             raise self.error(tree, f"unexpected {tree!s}")
         while tree.data in ("or_", "and_") and len(tree.children) == 1:
             tree = tree.children[0]  # the grammar wraps single operands; see through them
-        self.top_and = self.top_and and tree.data == "and_"
         if tree.data != "var":
             self.host_ok = False  # only a bare name can be a host; anything around it must not be
         handler = getattr(self, f"x_{tree.data.rstrip('_')}", None)
@@ -335,7 +348,8 @@ class Compiler:
                 "a host's name is for messages only",
                 "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
             )
-        fn: Fn = lambda env: get_attr(obj(env), name)  # noqa: E731
+        read = attr_reader(name)
+        fn: Fn = lambda env: read(obj(env))  # noqa: E731
         self.reads.attr(fn, kind, tree.children[0], name)
         return fn, result
 
@@ -348,7 +362,11 @@ class Compiler:
         args = [arg(a, scope)[0] for a in tree.children[2:]]
         if kind == "Host":
             self.reads.method(tree.children[0], name, tree.children[2:], list(args))
-        return (lambda env: get_attr(obj(env), name)(*(a(env) for a in args))), result
+        read = attr_reader(name)
+        if len(args) == 1:
+            (first,) = args
+            return (lambda env: read(obj(env))(first(env))), result
+        return (lambda env: read(obj(env))(*[a(env) for a in args])), result
 
     def x_call(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         name = str(tree.children[0])
@@ -377,21 +395,27 @@ class Compiler:
         if len(parts) == 1:
             return parts[0]
         fns = [f for f, _ in parts]
-        return (lambda env: any(f(env) for f in fns)), "bool"
+
+        def any_of(env: Env) -> bool:
+            for f in fns:  # noqa: SIM110 (no generator per call: conditions run millions of times in a matrix)
+                if f(env):
+                    return True
+            return False
+
+        return any_of, "bool"
 
     def x_and(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
-        top, self.top_and = self.top_and, False
         saved = self.reads.snapshot()
         parts = []
         for c in tree.children:
             parts.append(self.expr(c, scope))
             self.reads.guard(c)
-        if not top:
-            self.reads.restore(saved)
+        self.reads.restore(saved)
         if len(parts) == 1:
             return parts[0]
-        fns = [f for f, _ in parts]
-        return (lambda env: all(f(env) for f in fns)), "bool"
+        found = _all_of([f for f, _ in parts])
+        assert found is not None
+        return found, "bool"
 
     def x_not(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         fn, _ = self.expr(tree.children[0], scope)
@@ -489,13 +513,47 @@ def _formatted(fn: Fn) -> Fn:
     return lambda env: text_of(fn(env))
 
 
+def _all_of(fns: list[Fn]) -> Fn | None:
+    """``all(f(env) for f in fns)``, without a generator per call; None when there is nothing to check."""
+    if not fns:
+        return None
+    if len(fns) == 1:
+        only = fns[0]
+        return lambda env: bool(only(env))
+
+    def all_of(env: Env) -> bool:
+        for f in fns:  # noqa: SIM110 (no generator per call: conditions run millions of times in a matrix)
+            if not f(env):
+                return False
+        return True
+
+    return all_of
+
+
+def _conjuncts(tree: LarkNode) -> list[LarkNode]:
+    """The operands of a top-level ``and`` (seeing through single-operand wrappers), else the tree itself."""
+    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
+        tree = tree.children[0]
+    return list(tree.children) if getattr(tree, "data", None) == "and_" else [tree]
+
+
+def _mentions(tree: LarkNode, names: set[str]) -> bool:
+    """Does an expression (its templates aside: a condition has none) use any of ``names``?"""
+    if getattr(tree, "data", None) == "var":
+        return str(tree.children[0]) in names
+    return any(_mentions(c, names) for c in getattr(tree, "children", ()))
+
+
 def _product(bindings: list[tuple[str, Fn]], env: Env) -> Iterator[Env]:
+    """Every combination of the loop variables, in one environment updated in place: a binding's name is
+    unique in its rule, and each combination is used before the next is made."""
     if not bindings:
         yield env
         return
     (name, coll), rest = bindings[0], bindings[1:]
     for value in ordered(coll(env)):
-        yield from _product(rest, {**env, name: value})
+        env[name] = value
+        yield from _product(rest, env)
 
 
 def compile_rule(text: str, path: str, rule_id: str) -> CompiledRule:
