@@ -20,6 +20,8 @@ from abi_check.verdict.result import FailOn
 
 @dataclass(frozen=True, slots=True)
 class Domain:
+    """A group of hosts among which every move works both ways."""
+
     index: int
     hosts: tuple[int, ...]  # host indices, in name order
 

@@ -32,6 +32,8 @@ CELL_BLOCK = 1 << 20  # cells combined at once: bounds the memory of the combina
 
 @dataclass(frozen=True, slots=True)
 class MatrixHost:
+    """A host of the matrix: its name, file and ABI."""
+
     name: str
     path: str
     span: Span

@@ -40,6 +40,8 @@ NOTHING: Entry = ()
 
 @dataclass(slots=True)
 class RuleTable:
+    """One rule's results over every pair: keys per view, entries per key pair."""
+
     rule: CompiledRule
     src_facets: frozenset[str]
     dst_facets: frozenset[str]

@@ -19,6 +19,8 @@ FINDINGS_HOST_LIMIT = 100
 
 @dataclass(frozen=True, slots=True)
 class MatrixReport:
+    """What every matrix report is made from."""
+
     matrix: Matrix
     domains: list[Domain]
     separations: list[Separation]

@@ -29,6 +29,8 @@ REQUIRED_META = META_ORDER
 
 @dataclass(frozen=True, slots=True)
 class RuleMeta:
+    """A rule's metadata, from the head of its file."""
+
     id: str
     name: str
     summary: str
@@ -43,6 +45,8 @@ class RuleMeta:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One finding of a rule before severity, hosts and rule id are added."""
+
     message: str
     fix: str
     span: Span | None
@@ -51,6 +55,8 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
+    """A rule ready to run: its metadata and the closure that checks a pair."""
+
     meta: RuleMeta
     run: Callable[[HostView, HostView], Iterator[Hit]]
     # The facets the rule may read of each host (``reads.py``): the matrix keys its results by these.

@@ -47,6 +47,8 @@ def merge(parent: Node, child: Node) -> Node:
 
 @dataclass(frozen=True, slots=True)
 class _Merged:
+    """A spec node with its extends chain merged in."""
+
     node: Node
     info: SpecInfo
 

@@ -55,6 +55,8 @@ class SpecInfo:
 
 @dataclass(frozen=True, slots=True)
 class KernelRegister:
+    """A register the kernel lists for a vCPU (KVM_GET_REG_LIST), and what it depends on."""
+
     reg: int
     span: Span
     requires_feature: str | None = None
@@ -69,6 +71,8 @@ class KernelRegister:
 
 @dataclass(frozen=True, slots=True)
 class Psci:
+    """The PSCI versions a kernel implements and the one it gives a guest by default."""
+
     versions: frozenset[int]
     default: int
     span: Span
@@ -77,6 +81,8 @@ class Psci:
 
 @dataclass(frozen=True, slots=True)
 class Workaround:
+    """An SMCCC_ARCH_WORKAROUND firmware register: the level per CPU state and how a restore is judged."""
+
     reg: int
     vulnerability: str
     levels: Mapping[str, int]
@@ -86,6 +92,8 @@ class Workaround:
 
 @dataclass(frozen=True, slots=True)
 class Bit:
+    """One bit of a hypercall bitmap: its name, index and whether the kernel sets it by default."""
+
     name: str
     index: int
     default: bool
@@ -94,6 +102,8 @@ class Bit:
 
 @dataclass(frozen=True, slots=True)
 class Bitmap:
+    """A hypercall bitmap firmware register and its bits."""
+
     reg: int
     bits: tuple[Bit, ...]
     span: Span
@@ -116,6 +126,8 @@ class Bitmap:
 
 @dataclass(frozen=True, slots=True)
 class IdField:
+    """A field of an ID register: its bits, safety rule and whether KVM lets a VMM write it."""
+
     name: str
     lsb: int
     width: int
@@ -153,6 +165,8 @@ class IdField:
 
 @dataclass(frozen=True, slots=True)
 class IdRegister:
+    """An ID register and the layout of its fields."""
+
     reg: int
     fields: tuple[IdField, ...]
     span: Span
@@ -163,6 +177,8 @@ class IdRegister:
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
+    """A kernel spec: the registers, firmware and ID-register behaviour KVM has in that version."""
+
     info: SpecInfo
     version: str
     arch: str
@@ -180,6 +196,8 @@ class Kernel:
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """What a VMM saves and restores, and how it treats registers the other side lacks."""
+
     span: Span
     saves_all_listed: bool = True
     saved_firmware: frozenset[int] = frozenset()
@@ -203,6 +221,8 @@ class Write:
 
 @dataclass(frozen=True, slots=True)
 class Memory:
+    """How a VMM handles memory slots and dirty tracking during migration."""
+
     span: Span
     slot_changes_during_dirty_log: bool = False
     quiesces_vcpus: bool = False
@@ -212,6 +232,8 @@ class Memory:
 
 @dataclass(frozen=True, slots=True)
 class Cpu:
+    """A CPU spec: the values of its ID and implementation registers, its errata."""
+
     info: SpecInfo
     vendor: str
     registers: Mapping[int, tuple[int, Span]]
@@ -224,6 +246,8 @@ class Cpu:
 
 @dataclass(frozen=True, slots=True)
 class Vmm:
+    """A VMM spec: its writes, ID-register overrides, migration and memory behaviour."""
+
     info: SpecInfo
     product: str
     version: str
@@ -239,6 +263,8 @@ class Vmm:
 
 @dataclass(frozen=True, slots=True)
 class Host:
+    """A host spec: a kernel, a VMM and a CPU, with its vCPU count and features."""
+
     info: SpecInfo
     kernel: Kernel
     vmm: Vmm
