@@ -25,7 +25,7 @@ from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec.hosts import load_hosts
 from abi_check.spec.model import Host
 from abi_check.verdict.result import FailOn, PairResult
-from tests.conftest import HOSTS, host_path
+from tests.conftest import HOSTS, host_path, matrix_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -72,8 +72,9 @@ def test_the_diagonal_is_evaluated_and_compatible(shipped: Matrix) -> None:
 def test_the_cli_matrix_and_pair_agree_on_every_cell() -> None:
     """The same question asked through both commands, as a user would (json of each)."""
     data = json.loads(run("matrix", "--format", "json").stdout)
-    assert data["summary"]["cells"] == 256 and len(data["cells"]) == 256
-    for cell in data["cells"][:: 17]:  # a spread of cells, each against a fresh `pair` process
+    cells = matrix_cells(data)
+    assert data["summary"]["cells"] == 256 and len(cells) == 256
+    for cell in cells[:: 17]:  # a spread of cells, each against a fresh `pair` process
         out = json.loads(run("pair", "-f", "json", str(host_path(cell["source"])),
                              str(host_path(cell["destination"]))).stdout)
         assert cell["verdict"] == out["pairs"][0]["verdict"]
@@ -222,9 +223,13 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
 
     out = tmp_path / "m.csv"
     assert run("matrix", "-f", "csv", "-o", str(out)).returncode == 12
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert len(rows) == 256
-    verdicts = {(r["source"], r["destination"]): r["verdict"] for r in rows}
+    table, grid = out.read_text().split("\n\n")
+    outcomes = {r["outcome"]: r for r in csv.DictReader(io.StringIO(table))}
+    rows = list(csv.reader(io.StringIO(grid)))
+    names = rows[0][1:]
+    assert rows[0][0] == "source" and len(names) == 16 and len(rows) == 17
+    verdicts = {(r[0], names[b]): outcomes[c]["verdict"] for r in rows[1:] for b, c in enumerate(r[1:])}
+    assert len(verdicts) == 256
     assert verdicts[("n1-linux-6.15-qemu-10.2", "n1-linux-6.12-qemu-10.2")] == "fails"
     assert verdicts[("n1-linux-6.1-qemu-8.2", "n1-linux-6.6-qemu-10.2")] == "compatible"
 
@@ -232,7 +237,7 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
     assert md.count("\n| ") >= 17 and "Migration domains" in md
 
     data = json.loads(run("matrix", "-f", "json", "--no-findings").stdout)
-    assert "findings" not in data["cells"][0]
+    assert "findings" not in data and "findings" not in matrix_cells(data)[0]
     assert data["summary"]["compatible"] == 38 and data["summary"]["domains"] == len(data["domains"])
     assert {h["name"] for h in data["hosts"]} == {p.stem for p in HOSTS.glob("*.yaml")}
 
@@ -268,7 +273,7 @@ def test_matrix_sarif_junit_github_come_from_the_same_findings(tmp_path: Path) -
     assert sarif.returncode == 12
     doc = json.loads(sarif.stdout)
     jsonschema.Draft4Validator(schema).validate(doc)
-    pairs = json.loads(run("matrix", "-f", "json").stdout)["cells"]
+    pairs = matrix_cells(json.loads(run("matrix", "-f", "json").stdout))
     assert len(doc["runs"][0]["results"]) == sum(len(c["findings"]) for c in pairs)
     junit = ET.fromstring(run("matrix", "-f", "junit").stdout)
     assert junit.get("tests") == "256"
@@ -283,8 +288,8 @@ def test_configuration_changes_severity_and_disables_rules_in_the_matrix(tmp_pat
     base = json.loads(run("matrix", "-f", "json").stdout)
     configured = json.loads(run("matrix", "-f", "json", cwd=tmp_path).stdout)
     assert "register-unknown-on-dst" in base["rules"] and "register-unknown-on-dst" not in configured["rules"]
-    assert len(base["cells"]) == len(configured["cells"])
-    for after in configured["cells"]:
+    assert len(matrix_cells(base)) == len(matrix_cells(configured))
+    for after in matrix_cells(configured):
         assert "register-unknown-on-dst" not in after["rules"]
         for f in after["findings"]:
             if f["rule"] == "impl-id-mismatch":
@@ -309,3 +314,21 @@ def test_a_report_to_a_special_file_writes_through_it(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert got == ["abcdef"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
+    """With and without findings; cells are outcome indices, each outcome written once."""
+    import jsonschema
+
+    schema = json.loads((ROOT / "docs" / "schema" / "matrix.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for args in ([], ["--no-findings"]):
+        data = json.loads(run("matrix", "-f", "json", *args).stdout)
+        jsonschema.validate(data, schema)
+        assert data["$schema"] == schema["$id"]
+        assert len(data["outcomes"]) == len({json.dumps(o, sort_keys=True) for o in data["outcomes"]})
+        assert all(len(row) == 16 for row in data["cells"]) and len(data["cells"]) == 16
+    hosts_dir = fleet.generate(tmp_path, hosts=30, seed=5)
+    data = json.loads(run("matrix", str(hosts_dir), "--root", str(tmp_path), "-f", "json").stdout)
+    jsonschema.validate(data, schema)
+    assert sum(c["verdict"] == "compatible" for c in matrix_cells(data)) == data["summary"]["compatible"]

@@ -134,7 +134,13 @@ class Matrix:
                     keys.append(tuple(int(v) for v in np.frombuffer(key, dtype=np.int64)))
                 local[u] = known
             self._cells[top:bottom] = local[inverse.reshape(-1)].reshape(bottom - top, n)
-        self._outcomes = [self._summarise(key, words) for key in keys]
+        # Keys that differ only in which rules crashed mean the same outcome: one id for each meaning.
+        meaning: dict[Outcome, int] = {}
+        remap = np.array([meaning.setdefault(self._summarise(key, words), len(meaning)) for key in keys] or [0],
+                         dtype=np.int32)
+        self._outcomes = list(meaning)
+        if len(meaning) < len(keys):
+            self._cells = remap[self._cells]
 
     def _summarise(self, key: tuple[int, ...], words: int) -> Outcome:
         mask = (1 << _COUNT_BITS) - 1
