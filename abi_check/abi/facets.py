@@ -151,7 +151,7 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
     if facet == "id_limits":
         return frozenset(abi.id_limits.items())
     if facet == "id_fields":  # without locations: those are put back per host
-        return tuple(replace(f, span=NO_SPAN) for f in view.id_fields)
+        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, f.layout) for f in view.id_fields)
     if facet == "bits":
         return tuple(view.bits)
     value: Hashable = getattr(view, facet)

@@ -110,30 +110,45 @@ class Matrix:
             fired.append(np.where((sizes > 0) & ~is_crash, bit, 0).astype(np.int64))
             crashed.append(np.where(is_crash, bit, 0).astype(np.int64))
             counts.append(np.where(is_crash, 1, sizes << (_COUNT_BITS * rank)).astype(np.int64))
-        ids: dict[bytes, int] = {}
+        # Per table, the same per (source key, destination key): one lookup per cell and column below.
+        tables = []
+        for r, table in enumerate(self.tables):
+            if len(table.entries) == 1:
+                continue  # never fires
+            crash = crashed[r][table.cell] if crashed[r].any() else None
+            tables.append((r, table, fired[r][table.cell], crash, counts[r][table.cell]))
+        ids: dict[tuple[int, ...], int] = {}
         keys: list[tuple[int, ...]] = []
         rows = max(1, CELL_BLOCK // max(n, 1))
         for top in range(0, n, rows):
             bottom = min(n, top + rows)
             columns = np.zeros((2 * words + 1, bottom - top, n), dtype=np.int64)
-            for r, table in enumerate(self.tables):
-                if len(table.entries) == 1:
-                    continue  # never fires
-                entry = table.cell[table.src_key[top:bottom, None], table.dst_key[None, :]]
-                columns[r // _WORD] |= fired[r][entry]
-                columns[words + r // _WORD] |= crashed[r][entry]
-                columns[2 * words] += counts[r][entry]
-            flat = np.ascontiguousarray(columns.reshape(2 * words + 1, -1).T)
-            found, inverse = np.unique(flat.view(np.dtype((np.void, flat.shape[1] * 8))), return_inverse=True)
+            for r, table, fired_cell, crash_cell, count_cell in tables:
+                src, dst = table.src_key[top:bottom], table.dst_key
+                columns[r // _WORD] |= fired_cell[src][:, dst]
+                if crash_cell is not None:
+                    columns[words + r // _WORD] |= crash_cell[src][:, dst]
+                columns[2 * words] += count_cell[src][:, dst]
+            # The distinct combinations of the columns, one column at a time (1-D sorts are fast).
+            flat = columns.reshape(2 * words + 1, -1)
+            used = [c for c in range(len(flat)) if flat[c].any()] or [0]
+            code = np.zeros(flat.shape[1], dtype=np.int64)
+            for c in used:
+                values, index = np.unique(flat[c], return_inverse=True)
+                code = code * len(values) + index.reshape(-1)
+                found, code = np.unique(code, return_inverse=True)
+                code = code.reshape(-1)
+            first = np.zeros(len(found), dtype=np.intp)
+            first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # a cell of each combination
             local = np.empty(len(found), dtype=np.int32)
-            for u, raw in enumerate(found):
-                key = bytes(raw)
+            for u, cell in enumerate(first.tolist()):
+                key = tuple(int(v) for v in flat[:, cell])
                 known = ids.get(key)
                 if known is None:
                     known = ids[key] = len(keys)
-                    keys.append(tuple(int(v) for v in np.frombuffer(key, dtype=np.int64)))
+                    keys.append(key)
                 local[u] = known
-            self._cells[top:bottom] = local[inverse.reshape(-1)].reshape(bottom - top, n)
+            self._cells[top:bottom] = local[code].reshape(bottom - top, n)
         # Keys that differ only in which rules crashed mean the same outcome: one id for each meaning.
         meaning: dict[Outcome, int] = {}
         remap = np.array([meaning.setdefault(self._summarise(key, words), len(meaning)) for key in keys] or [0],

@@ -22,10 +22,12 @@ def join_values(values: Iterable[Any]) -> str:
     items = list(values)
     if isinstance(values, set | frozenset):
         items = sorted(items, key=sort_key)
-    return ", ".join(text_of(v) for v in items) or "none"
+    return ", ".join([text_of(v) for v in items]) or "none"
 
 
 def text_of(value: Any) -> str:
+    if type(value) is str:  # the common case, first
+        return value
     if isinstance(value, set | frozenset | list | tuple):
         return join_values(value)
     if isinstance(value, bool):

@@ -6,6 +6,7 @@ The functions a rule may call and how values print are the language's library, i
 from __future__ import annotations
 
 import difflib
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -252,7 +253,7 @@ class Compiler:
             parts.append(_formatted(fn))
         tail = body[pos:]
         parts.append(_const(tail))
-        return lambda env: "".join(p(env) for p in parts)
+        return lambda env: "".join([p(env) for p in parts])
 
     # -- expressions ----------------------------------------------------------------------------
 
@@ -355,7 +356,11 @@ class Compiler:
                 "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
             )
         read = attr_reader(name)
-        fn: Fn = lambda env: read(obj(env))  # noqa: E731
+        var = _variable(tree.children[0], scope)
+        if var is not None:
+            fn: Fn = lambda env: read(env[var])  # noqa: E731
+        else:
+            fn = lambda env: read(obj(env))  # noqa: E731
         self.reads.attr(fn, kind, tree.children[0], name)
         return fn, result
 
@@ -369,6 +374,10 @@ class Compiler:
         if kind == "Host":
             self.reads.method(tree.children[0], name, tree.children[2:], list(args))
         read = attr_reader(name)
+        var = _variable(tree.children[0], scope)
+        if len(args) == 1 and var is not None:
+            (first,) = args
+            return (lambda env: read(env[var])(first(env))), result
         if len(args) == 1:
             (first,) = args
             return (lambda env: read(obj(env))(first(env))), result
@@ -387,7 +396,10 @@ class Compiler:
         args = [self.expr(a, scope)[0] for a in tree.children[1:]]
         if arity is not None and len(args) != arity:
             raise self.error(tree, f"{name}() takes {arity} argument(s), {len(args)} given")
-        return (lambda env: fn(*(a(env) for a in args))), result
+        if len(args) == 1:
+            (only,) = args
+            return (lambda env: fn(only(env))), result
+        return (lambda env: fn(*[a(env) for a in args])), result
 
     def x_list(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         items = [self.expr(c, scope) for c in tree.children]
@@ -440,12 +452,12 @@ class Compiler:
             self.expr(tree.children[2], scope),
         )
         ops: dict[str, Callable[[Any, Any], bool]] = {
-            "==": lambda a, b: a == b,
-            "!=": lambda a, b: a != b,
-            "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b,
+            "==": operator.eq,
+            "!=": operator.ne,
+            "<": operator.lt,
+            "<=": operator.le,
+            ">": operator.gt,
+            ">=": operator.ge,
         }
         compare = ops[op]
         return (lambda env: compare(left(env), right(env))), "bool"
@@ -481,12 +493,12 @@ class Compiler:
         if op == "*" or op == "//":
             kind = "int"
         ops: dict[str, Callable[[Any, Any], Any]] = {
-            "+": lambda a, b: a + b,
-            "-": lambda a, b: a - b,
-            "|": lambda a, b: a | b,
-            "&": lambda a, b: a & b,
-            "*": lambda a, b: a * b,
-            "//": lambda a, b: a // b,
+            "+": operator.add,
+            "-": operator.sub,
+            "|": operator.or_,
+            "&": operator.and_,
+            "*": operator.mul,
+            "//": operator.floordiv,
         }
         apply = ops[op]
         fn: Fn = lambda env: apply(left(env), right(env))  # noqa: E731
@@ -534,6 +546,15 @@ def _all_of(fns: list[Fn]) -> Fn | None:
         return True
 
     return all_of
+
+
+def _variable(tree: LarkNode, scope: dict[str, str]) -> str | None:
+    """The name, when an expression is just a variable in scope (its value is then ``env[name]``)."""
+    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
+        tree = tree.children[0]
+    if getattr(tree, "data", None) == "var" and str(tree.children[0]) in scope:
+        return str(tree.children[0])
+    return None
 
 
 def _conjuncts(tree: LarkNode) -> list[LarkNode]:
