@@ -82,35 +82,37 @@ def _separations(matrix: Matrix, domains: list[Domain], fail_on: FailOn) -> list
     size = len(domains)
     # Which rules block each outcome, as columns of a table over outcomes.
     blocking = [o.blocking(fail_on) for o in matrix.outcomes()]
-    rules = sorted({r for found in blocking for r in found})
+    rules = sorted({r for blocked in blocking for r in blocked})
     column = {r: i for i, r in enumerate(rules)}
     blocks = np.zeros((max(len(blocking), 1), max(len(rules), 1)), dtype=bool)
-    for o, found in enumerate(blocking):
-        for r in found:
+    for o, blocked in enumerate(blocking):
+        for r in blocked:
             blocks[o, column[r]] = True
     tally = np.zeros((len(rules), size * size), dtype=np.float64)
-    examples: list[dict[int, tuple[int, int]]] = [{} for _ in rules]
+    # Per rule and domain pair, the first part pair (in row order) on which the rule blocks: p * parts + q.
+    none = np.iinfo(np.int64).max
+    example = np.full((len(rules), size * size), none, dtype=np.int64)
     cells = matrix.abi_cells()
     p = len(parts)
+    kinds = max(len(blocking), 1)
     step = max(1, CELL_BLOCK // max(p, 1))
-    for top in range(0, p, step):  # part pairs a block of rows at a time, rows in order: examples come first
+    for top in range(0, p, step):  # part pairs a block of rows at a time
         rows = slice(top, min(p, top + step))
         outcome = cells[abi[rows, None], abi[None, :]]
-        low = np.minimum(dom[rows, None], dom[None, :])
-        key = low * size + np.maximum(dom[rows, None], dom[None, :])
-        apart = dom[rows, None] != dom[None, :]
-        pairs = weight[rows, None] * weight[None, :]
+        key = np.minimum(dom[rows, None], dom[None, :]) * size + np.maximum(dom[rows, None], dom[None, :])
+        apart = np.flatnonzero(dom[rows, None] != dom[None, :])
+        # The distinct (domain pair, outcome) combinations of the block, their weight and first cell.
+        combo = key.ravel()[apart] * kinds + outcome.ravel()[apart]
+        found, first_at, inverse = np.unique(combo, return_index=True, return_inverse=True)
+        pairs = np.bincount(inverse.reshape(-1), weights=(weight[rows, None] * weight[None, :]).ravel()[apart])
+        found_key, found_outcome = np.divmod(found, kinds)
+        found_first = apart[first_at] + top * p
         for i in range(len(rules)):
-            hit = blocks[outcome, i] & apart
+            hit = blocks[found_outcome, i]
             if not hit.any():
                 continue
-            tally[i] += np.bincount(key[hit], weights=pairs[hit], minlength=size * size)
-            flat = np.flatnonzero(hit)
-            codes, at = np.unique(key.ravel()[flat], return_index=True)
-            for code, index in zip(codes.tolist(), flat[at].tolist(), strict=True):
-                if code not in examples[i]:
-                    row, col = divmod(index, p)
-                    examples[i][code] = (first[top + row], first[col])
+            tally[i] += np.bincount(found_key[hit], weights=pairs[hit], minlength=size * size)
+            np.minimum.at(example[i], found_key[hit], found_first[hit])
     totals = np.bincount(dom, weights=weight, minlength=size)
     out = []
     for a in range(size):
@@ -122,5 +124,6 @@ def _separations(matrix: Matrix, domains: list[Domain], fail_on: FailOn) -> list
                 continue
             rule, count = ranked[0]
             total = int(2 * totals[a] * totals[b])
-            out.append(Separation(a, b, rule, count, total, examples[column[rule]][code], tuple(ranked)))
+            src, dst = divmod(int(example[column[rule], code]), p)
+            out.append(Separation(a, b, rule, count, total, (first[src], first[dst]), tuple(ranked)))
     return out

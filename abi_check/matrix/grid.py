@@ -25,8 +25,6 @@ from abi_check.verdict.result import FailOn
 
 VERDICTS = ("compatible", "abi-change", "fails")
 _LIMITS = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2}
-_WORD = 62  # rules per int64 bit-mask word
-_COUNT_BITS = 21  # errors, warnings and notes packed in one int64
 CELL_BLOCK = 1 << 20  # cells combined at once: bounds the memory of the combination
 
 
@@ -97,81 +95,83 @@ class Matrix:
 
     def _combine(self) -> None:
         """Per ABI pair, the id of its outcome: what the rules' entries mean (which rules fired, which crashed,
-        how many findings of each severity), found a block of rows at a time with array lookups."""
+        how many findings of each severity), found a block of rows at a time with array lookups.
+
+        Each table's entries fall in a few classes (no finding; n findings; a crash): a cell's combination is a
+        mixed-radix number over the tables' classes, one lookup and one add per table and cell, renumbered
+        (np.unique) whenever it would outgrow 62 bits."""
         n = len(self.abis)
-        words = max(1, -(-len(self.tables) // _WORD))
-        # Per table, per entry: its bit among the fired (or crashed) rules and its packed finding counts.
-        fired, crashed, counts = [], [], []
-        for r, table in enumerate(self.tables):
-            rank = self.severity[table.rule.meta.id].rank
-            bit = np.int64(1) << np.int64(r % _WORD)
-            is_crash = np.array([isinstance(e, Crash) for e in table.entries], dtype=bool)
-            sizes = np.array([0 if isinstance(e, Crash) else len(e) for e in table.entries], dtype=np.int64)
-            fired.append(np.where((sizes > 0) & ~is_crash, bit, 0).astype(np.int64))
-            crashed.append(np.where(is_crash, bit, 0).astype(np.int64))
-            counts.append(np.where(is_crash, 1, sizes << (_COUNT_BITS * rank)).astype(np.int64))
-        # Per table, the same per (source key, destination key): one lookup per cell and column below.
+        # Per table: the class of each entry, what each class means, and the class per (source, destination key).
         tables = []
-        for r, table in enumerate(self.tables):
-            if len(table.entries) == 1:
-                continue  # never fires
-            crash = crashed[r][table.cell] if crashed[r].any() else None
-            tables.append((r, table, fired[r][table.cell], crash, counts[r][table.cell]))
+        meanings: list[list[tuple[bool, int]]] = []  # per table, per class: (crashed, findings)
+        for table in self.tables:
+            classes: dict[tuple[bool, int], int] = {(False, 0): 0}
+            of_entry = np.array(
+                [classes.setdefault((isinstance(e, Crash), 0 if isinstance(e, Crash) else len(e)), len(classes))
+                 for e in table.entries],
+                dtype=np.int64,
+            )
+            meanings.append(list(classes))
+            if len(classes) > 1:
+                tables.append((len(meanings) - 1, table, of_entry[table.cell], len(classes)))
         ids: dict[tuple[int, ...], int] = {}
         keys: list[tuple[int, ...]] = []
         rows = max(1, CELL_BLOCK // max(n, 1))
+        limit = 1 << 62
         for top in range(0, n, rows):
             bottom = min(n, top + rows)
-            columns = np.zeros((2 * words + 1, bottom - top, n), dtype=np.int64)
-            for r, table, fired_cell, crash_cell, count_cell in tables:
-                src, dst = table.src_key[top:bottom], table.dst_key
-                columns[r // _WORD] |= fired_cell[src][:, dst]
-                if crash_cell is not None:
-                    columns[words + r // _WORD] |= crash_cell[src][:, dst]
-                columns[2 * words] += count_cell[src][:, dst]
-            # The distinct combinations of the columns, one column at a time (1-D sorts are fast).
-            flat = columns.reshape(2 * words + 1, -1)
-            used = [c for c in range(len(flat)) if flat[c].any()] or [0]
-            code = np.zeros(flat.shape[1], dtype=np.int64)
-            for c in used:
-                values, index = np.unique(flat[c], return_inverse=True)
-                code = code * len(values) + index.reshape(-1)
-                found, code = np.unique(code, return_inverse=True)
-                code = code.reshape(-1)
-            first = np.zeros(len(found), dtype=np.intp)
-            first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # a cell of each combination
+            code = np.zeros((bottom - top) * n, dtype=np.int64)
+            radix = 1
+            for _, table, class_cell, size in tables:
+                if radix * size >= limit:
+                    _, code = np.unique(code, return_inverse=True)
+                    code = code.reshape(-1).astype(np.int64)
+                    radix = int(code.max()) + 1
+                part = class_cell[table.src_key[top:bottom]][:, table.dst_key].reshape(-1)
+                if radix > 1:
+                    part *= radix
+                code += part
+                radix *= size
+            found, first, local_code = np.unique(code, return_index=True, return_inverse=True)
+            # What each distinct combination is: the class of every table at one of its cells.
+            src, dst = np.divmod(first, n)
+            src += top
+            classes_at = np.zeros((len(found), len(self.tables)), dtype=np.int64)
+            for r, table, class_cell, _ in tables:
+                classes_at[:, r] = class_cell[table.src_key[src], table.dst_key[dst]]
             local = np.empty(len(found), dtype=np.int32)
-            for u, cell in enumerate(first.tolist()):
-                key = tuple(int(v) for v in flat[:, cell])
+            for u, key in enumerate(map(tuple, classes_at.tolist())):
                 known = ids.get(key)
                 if known is None:
                     known = ids[key] = len(keys)
                     keys.append(key)
                 local[u] = known
-            self._cells[top:bottom] = local[code].reshape(bottom - top, n)
-        # Keys that differ only in which rules crashed mean the same outcome: one id for each meaning.
+            self._cells[top:bottom] = local[local_code.reshape(-1)].reshape(bottom - top, n)
+        # Combinations that differ only in which rules crashed mean the same outcome: one id for each meaning.
         meaning: dict[Outcome, int] = {}
-        remap = np.array([meaning.setdefault(self._summarise(key, words), len(meaning)) for key in keys] or [0],
-                         dtype=np.int32)
+        remap = np.array(
+            [meaning.setdefault(self._summarise(key, meanings), len(meaning)) for key in keys] or [0], dtype=np.int32
+        )
         self._outcomes = list(meaning)
         if len(meaning) < len(keys):
             self._cells = remap[self._cells]
 
-    def _summarise(self, key: tuple[int, ...], words: int) -> Outcome:
-        mask = (1 << _COUNT_BITS) - 1
-        packed = key[2 * words]
-        counts = (packed & mask, packed >> _COUNT_BITS & mask, packed >> 2 * _COUNT_BITS & mask)
+    def _summarise(self, key: tuple[int, ...], meanings: list[list[tuple[bool, int]]]) -> Outcome:
+        counts = [0, 0, 0]
         fired: set[tuple[int, str]] = set()
         crashes = 0
         for r, table in enumerate(self.tables):
-            bit = 1 << (r % _WORD)
-            if key[words + r // _WORD] & bit:
+            crashed, findings = meanings[r][key[r]]
+            if crashed:
                 crashes += 1
+                counts[0] += 1
                 fired.add((0, INTERNAL_ERROR))
-            elif key[r // _WORD] & bit:
-                fired.add((self.severity[table.rule.meta.id].rank, table.rule.meta.id))
+            elif findings:
+                rank = self.severity[table.rule.meta.id].rank
+                counts[rank] += findings
+                fired.add((rank, table.rule.meta.id))
         verdict = "fails" if counts[0] else "abi-change" if counts[1] else "compatible"
-        return Outcome(verdict, counts, tuple(sorted(fired)), crashes)
+        return Outcome(verdict, (counts[0], counts[1], counts[2]), tuple(sorted(fired)), crashes)
 
     # -- cells ------------------------------------------------------------------------------------
 
