@@ -7,7 +7,8 @@ with varied VMM writes and vCPU counts); ``--shared H:M`` adds a fleet of H host
 configurations. Each run is one fresh process that evaluates every pair, finds the domains and writes the
 terminal report to a file; ``--format json`` (``--report-format``) writes the JSON report instead and prints its
 size. Every figure is the median of ``--repeat`` runs, printed beside ``python -c pass`` measured in the same
-run, with the load average before and after. Memory is the peak over the run of the process tree's
+run, with the load average before and after, and the CPU time of the process and its workers (what a loaded
+machine does not inflate as much as the wall time). Memory is the peak over the run of the process tree's
 proportional set size (PSS, from /proc/PID/smaps_rollup: pages that forked workers share with the main process
 are counted once, not once per process); the main process's own peak RSS is printed too.
 
@@ -22,6 +23,7 @@ import argparse
 import contextlib
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,9 +62,10 @@ def tree_pss_kib(pid: int) -> int:
     return total
 
 
-def measure(hosts_dir: Path, root: Path, jobs: int, out: Path, fmt: str) -> tuple[float, float, float]:
+def measure(hosts_dir: Path, root: Path, jobs: int, out: Path, fmt: str) -> tuple[float, float, float, float]:
     cmd = [sys.executable, "-m", "abi_check", "matrix", str(hosts_dir), "--root", str(root), "--jobs", str(jobs),
            "--output", str(out), "--format", fmt]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = main = 0
@@ -71,10 +74,12 @@ def measure(hosts_dir: Path, root: Path, jobs: int, out: Path, fmt: str) -> tupl
         main = max(main, _kib(proc.pid, "VmHWM:"))
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process and its workers, user + system
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode not in (0, 4, 8, 12):
         raise SystemExit(f"abi-check matrix failed ({proc.returncode}): {stderr[-2000:]}")
-    return elapsed, peak / 1024, main / 1024
+    return elapsed, peak / 1024, main / 1024, cpu
 
 
 def python_pass(runs: int = 5) -> float:
@@ -132,9 +137,10 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d')}, --jobs {args.jobs}, {args.report_format} report, median of {args.repeat}")
     print()
-    print("| hosts | distinct configurations | pairs | wall (s) | python -c pass (s) | peak PSS, all processes (MiB) "
-          "| main process peak RSS (MiB) | report (MiB) | load avg before -> after | summary line |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| hosts | distinct configurations | pairs | wall (s) | CPU, all processes (s) | python -c pass (s) "
+          "| peak PSS, all processes (MiB) | main process peak RSS (MiB) | report (MiB) | load avg before -> after "
+          "| summary line |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for hosts, abis in runs:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "fleet"
@@ -143,12 +149,12 @@ def main() -> None:
             load = os.getloadavg()[0]
             results = [measure(hosts_dir, root, args.jobs, out, args.report_format) for _ in range(args.repeat)]
             base = python_pass()
-            wall, peak, main = (statistics.median(r[i] for r in results) for i in range(3))
+            wall, peak, main, cpu = (statistics.median(r[i] for r in results) for i in range(4))
             size = out.stat().st_size / 2**20
             last = ""
             if args.report_format == "text":  # "N hosts (M distinct ABIs), P pairs: ...; D domains"
                 last = out.read_text().strip().splitlines()[-1]
-            print(f"| {hosts} | {abis or hosts} | {hosts * hosts:,} | {wall:.1f} | {base:.3f} | {peak:.0f} "
+            print(f"| {hosts} | {abis or hosts} | {hosts * hosts:,} | {wall:.1f} | {cpu:.1f} | {base:.3f} | {peak:.0f} "
                   f"| {main:.0f} | {size:.1f} | {load:.1f} -> {os.getloadavg()[0]:.1f} | {last} |", flush=True)
             if args.evaluation == hosts and abis is None:
                 evaluation(root, hosts_dir, args.repeat)

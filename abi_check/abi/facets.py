@@ -14,7 +14,7 @@ facets against them.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -164,6 +164,14 @@ class FacetTable:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, Hashable], int] = {}
         self._cache: dict[tuple[int, str], int] = {}
+        self._columns: dict[tuple[str, int], tuple[Sequence[HostView], list[int]]] = {}  # (facet, views) -> tokens
+
+    def tokens(self, views: Sequence[HostView], facet: str) -> list[int]:
+        """``token`` of every view, computed once per facet however many rules read it."""
+        found = self._columns.get((facet, id(views)))
+        if found is None or found[0] is not views:
+            found = self._columns[(facet, id(views))] = (views, [self.token(view, facet) for view in views])
+        return found[1]
 
     def token(self, view: HostView, facet: str) -> int:
         key = (id(view), facet)
@@ -250,9 +258,15 @@ def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldVi
     cache: dict[str, dict[tuple[int, str], FieldView]] = view.__dict__.setdefault("_role_fields", {})
     found = cache.get(role.name)
     if found is None:
-        found = cache[role.name] = {
-            (f.register, f.name): replace(f, span=role.where(f.register)) for f in view.id_fields
-        }
+        spans: dict[int, Span] = {}
+        found = cache[role.name] = {}
+        for f in view.id_fields:  # FieldView(...) rather than replace(): ~150 fields a host, thousands of hosts
+            span = spans.get(f.register)
+            if span is None:
+                span = spans[f.register] = role.where(f.register)
+            found[(f.register, f.name)] = FieldView(
+                f.register, f.name, f.value, f.safety, f.signed, f.writable, span, f.layout
+            )
     return found
 
 

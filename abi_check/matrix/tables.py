@@ -75,8 +75,15 @@ def _role_view(i: int, source: bool) -> RoleView:
     return found
 
 
-def _work(task: list[tuple[int, int, int]]) -> list[Entry]:
-    return [run_rule(_RULES[r], _role_view(i, True), _role_view(j, False)) for r, i, j in task]
+Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of tasks, and each task's index into them
+
+
+def _work(task: list[tuple[int, int, int]]) -> Chunk:
+    """A chunk's results, each distinct entry once: what a worker pickles and the main process hashes."""
+    index: dict[Entry, int] = {NOTHING: 0}
+    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False)), len(index))
+             for r, i, j in task]
+    return list(index), found
 
 
 class Evaluator:
@@ -91,7 +98,7 @@ class Evaluator:
         _ROLE_VIEWS.clear()
         self._pool: multiprocessing.pool.Pool | None = None
 
-    def run(self, tasks: list[tuple[int, int, int]]) -> Iterator[tuple[list[tuple[int, int, int]], list[Entry]]]:
+    def run(self, tasks: list[tuple[int, int, int]]) -> Iterator[tuple[list[tuple[int, int, int]], Chunk]]:
         """(chunk of tasks, their results), chunk by chunk, in task order."""
         if self.jobs == 1 or len(tasks) < 2000:
             for start in range(0, len(tasks), 500):
@@ -99,7 +106,7 @@ class Evaluator:
                 yield chunk, _work(chunk)
             return
         pool = self._start()
-        size = max(200, min(5000, len(tasks) // (self.jobs * 8)))
+        size = max(200, min(2000, len(tasks) // (self.jobs * 32)))  # small enough to end together
         chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
         yield from zip(chunks, pool.imap(_work, chunks), strict=True)
 
@@ -124,8 +131,8 @@ def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) 
     index: dict[tuple[int, ...], int] = {}
     keys = np.zeros(len(views), dtype=np.int32)
     reps: list[int] = []
-    for i, view in enumerate(views):
-        key = tuple(table.token(view, f) for f in order)
+    columns = [table.tokens(views, f) for f in order]
+    for i, key in enumerate(zip(*columns, strict=True) if columns else [()] * len(views)):
         k = index.setdefault(key, len(index))
         if k == len(reps):
             reps.append(i)
@@ -155,14 +162,17 @@ def build_tables(
     evaluator = Evaluator(compiled, views, jobs)
     done = 0
     try:
-        for chunk, results in evaluator.run(tasks):
-            for (r, i, j), entry in zip(chunk, results, strict=True):
-                if entry:
-                    table = tables[r]
-                    found = ids[r].setdefault(entry, len(ids[r]))
-                    if found == len(table.entries):
-                        table.entries.append(entry)
-                    table.cell[row[r][i], col[r][j]] = found
+        for chunk, (entries, results) in evaluator.run(tasks):
+            known: dict[tuple[int, int], int] = {}  # (rule, index in this chunk) -> index in the rule's table
+            for (r, i, j), k in zip(chunk, results, strict=True):
+                if k:  # 0 is NOTHING, already in every cell
+                    found = known.get((r, k))
+                    if found is None:
+                        table, entry = tables[r], entries[k]
+                        found = known[(r, k)] = ids[r].setdefault(entry, len(ids[r]))
+                        if found == len(table.entries):
+                            table.entries.append(entry)
+                    tables[r].cell[row[r][i], col[r][j]] = found
             done += len(chunk)
             if progress is not None:
                 progress(done, len(tasks))
