@@ -332,3 +332,27 @@ def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
     data = json.loads(run("matrix", str(hosts_dir), "--root", str(tmp_path), "-f", "json").stdout)
     jsonschema.validate(data, schema)
     assert sum(c["verdict"] == "compatible" for c in matrix_cells(data)) == data["summary"]["compatible"]
+
+
+def test_crashing_rules_are_internal_errors_in_every_cell_as_in_pair(tmp_path: Path) -> None:
+    """Two rules that raise on some hosts: cells equal pair, outcomes that mean the same share one id, and a
+    hoisted loop-invariant condition still crashes only where the loop has an element."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    head = '  name "t"  summary "t"  severity warning  category test  reference "t"\n'
+    bodies = {
+        "crash-a": 'when dst.kernel.has("ARM_WRITABLE_IMP_ID_REGS") and level_value(PSCI_VERSION, "nope") > 0\n'
+        'report "x"\n',
+        "crash-b": "for r in src.saved - dst.listed\nwhere level_value(PSCI_VERSION, \"nope\") > 0\nreport \"{r}\"\n",
+        "fires": "when src.kernel.name != dst.kernel.name\nreport \"{src} {dst}\"\n",
+    }
+    for name, body in bodies.items():
+        (rules_dir / f"{name}.rule").write_text(f"rule {name}\n{head}{body}")
+    rules = load_rules([rules_dir], builtin=False)
+    hosts = load_hosts([HOSTS], [])
+    matrix = build_matrix(hosts, rules, jobs=2)
+    assert_cells_equal_pair(matrix, rules, hosts)
+    outcomes = matrix.outcomes()
+    assert len(outcomes) == len(set(outcomes))
+    assert any(o.crashes == 2 for o in outcomes) and any(o.crashes == 1 for o in outcomes)
+    assert any(o.crashes == 0 for o in outcomes)
