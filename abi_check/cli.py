@@ -402,12 +402,89 @@ def _app() -> "typer.Typer":
     return app
 
 
+# pair's options that take a value, by spelling: the keyword of run_pair/resolve each fills.
+_PAIR_VALUES = {
+    "--format": "fmt",
+    "-f": "fmt",
+    "--fail-on": "fail_on",
+    "--rules": "rules",
+    "--root": "root",
+    "--output": "output",
+    "-o": "output",
+    "--config": "config",
+    "--waivers": "waivers",
+}
+
+
+def _pair_fast(argv: list[str]) -> Callable[[], int] | None:
+    """``pair`` as a script or CI job runs it, without importing typer (a third of its start-up): plain
+    ``--opt value`` options and two specs, every value valid. Anything else (help, ``--opt=value``, a bad
+    value, an unknown option, a missing argument) is left to typer, so its usage, help and errors stay its own."""
+    if not argv or argv[0] != "pair":
+        return None
+    from abi_check.report.formats import Format
+    from abi_check.verdict.result import FailOn
+
+    specs: list[Path] = []
+    both = False
+    single: dict[str, str] = {}
+    many: dict[str, list[Path]] = {"rules": [], "root": []}
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--both":
+            both = True
+        elif arg in _PAIR_VALUES:
+            value = next(args, None)
+            if not value or value.startswith("-"):
+                return None
+            key = _PAIR_VALUES[arg]
+            if key in many:
+                many[key].append(Path(value))
+            else:
+                single[key] = value
+        elif arg.startswith("-") or not arg:
+            return None
+        else:
+            specs.append(Path(arg))
+    if len(specs) != 2:
+        return None
+    if single.get("fmt", "text") not in set(Format) or single.get("fail_on", "never") not in set(FailOn):
+        return None
+
+    def run() -> int:
+        from abi_check.commands.pair import run_pair
+        from abi_check.config.settings import resolve
+
+        def path(key: str) -> Path | None:
+            return Path(single[key]) if key in single else None
+
+        return run_pair(
+            specs[0],
+            specs[1],
+            both=both,
+            fmt=Format(single.get("fmt", "text")),
+            settings=resolve(
+                config=path("config"),
+                rule_dirs=many["rules"] or None,
+                roots=many["root"] or None,
+                fail_on=FailOn(single["fail_on"]) if "fail_on" in single else None,
+                waivers=path("waivers"),
+            ),
+            output=path("output"),
+        )
+
+    return run
+
+
 def main() -> None:
     # --version answers before typer, rich or lark are imported.
     if sys.argv[1:] == ["--version"]:
         print(f"abi-check {__version__}")
         sys.exit(0)
     try:
+        fast = _pair_fast(sys.argv[1:])
+        if fast is not None:
+            sys.exit(_guard(fast))
         _app()(prog_name="abi-check")
     except SystemExit:
         raise

@@ -53,3 +53,18 @@ def host_names() -> list[str]:
 
 def host_path(name: str) -> Path:
     return HOSTS / f"{name}.yaml"
+
+
+def matrix_cells(data: dict) -> list[dict]:  # type: ignore[type-arg]
+    """A matrix JSON report's cells as one record per pair (source, destination, verdict, counts, rules and,
+    when the report has them, findings): its outcome table and grid of outcome indices expanded."""
+    names = [h["name"] for h in data["hosts"]]
+    found = {(f["source"], f["destination"]): f["findings"] for f in data.get("findings", [])}
+    out = []
+    for a, row in enumerate(data["cells"]):
+        for b, index in enumerate(row):
+            cell = {"source": names[a], "destination": names[b], **data["outcomes"][index]}
+            if "findings" in data:
+                cell["findings"] = found.get((names[a], names[b]), [])
+            out.append(cell)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -10,18 +11,21 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from abi_check.abi.effective import effective_abi
+from abi_check.abi.facets import traced_pair
 from abi_check.abi.views import HostView
 from abi_check.matrix.domains import find_domains
 from abi_check.matrix.grid import Matrix, build_matrix
+from abi_check.rules.compiler import CompiledRule
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec.hosts import load_hosts
 from abi_check.spec.model import Host
 from abi_check.verdict.result import FailOn, PairResult
-from tests.conftest import HOSTS, host_path
+from tests.conftest import HOSTS, host_path, matrix_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -68,8 +72,9 @@ def test_the_diagonal_is_evaluated_and_compatible(shipped: Matrix) -> None:
 def test_the_cli_matrix_and_pair_agree_on_every_cell() -> None:
     """The same question asked through both commands, as a user would (json of each)."""
     data = json.loads(run("matrix", "--format", "json").stdout)
-    assert data["summary"]["cells"] == 256 and len(data["cells"]) == 256
-    for cell in data["cells"][:: 17]:  # a spread of cells, each against a fresh `pair` process
+    cells = matrix_cells(data)
+    assert data["summary"]["cells"] == 256 and len(cells) == 256
+    for cell in cells[:: 17]:  # a spread of cells, each against a fresh `pair` process
         out = json.loads(run("pair", "-f", "json", str(host_path(cell["source"])),
                              str(host_path(cell["destination"]))).stdout)
         assert cell["verdict"] == out["pairs"][0]["verdict"]
@@ -111,8 +116,68 @@ def test_worker_processes_give_the_same_matrix(tmp_path: Path, rules: RuleSet) -
     assert [one.outcome(a, b) for a, b in cells] == [two.outcome(a, b) for a, b in cells]
 
 
+def traced_reads(rule: CompiledRule, views: list[HostView]) -> tuple[set[str], set[str], bool]:
+    """The facets a rule actually reads of each side over every ordered pair of ``views``; did it ever fire?"""
+    src_all: set[str] = set()
+    dst_all: set[str] = set()
+    fired = False
+    for a, b in itertools.product(views, repeat=2):
+        s, d, src_reads, dst_reads = traced_pair(a, b)
+        with contextlib.suppress(Exception):  # a crash reads what it read before it
+            fired |= bool(list(rule.run(cast(HostView, s), cast(HostView, d))))
+        src_all |= src_reads
+        dst_all |= dst_reads
+    return src_all, dst_all, fired
+
+
+def test_compiled_facets_are_what_traced_runs_read(tmp_path: Path, rules: RuleSet) -> None:
+    """Every built-in rule's facets, known when it is compiled, cover what it reads over a varied fleet, and
+    are exactly that for the rules that fire there (a message reads what the condition does not)."""
+    hosts_dir = fleet.generate(tmp_path, hosts=40, seed=7)
+    hosts = load_hosts([hosts_dir], [tmp_path]) + load_hosts([HOSTS], [])
+    views = [HostView(effective_abi(h)) for h in hosts]
+    exact = 0
+    for rule in rules.rules:
+        src, dst, fired = traced_reads(rule, views)
+        assert src <= rule.src_facets and dst <= rule.dst_facets, rule.meta.id
+        if fired:
+            assert (set(rule.src_facets), set(rule.dst_facets)) == (src, dst), rule.meta.id
+            exact += 1
+    assert exact >= len(rules.rules) // 2
+
+
+def test_user_rules_with_data_dependent_reads_get_every_facet_they_may_read(tmp_path: Path) -> None:
+    """A register read through a loop variable or a guard: the compiled facets cover every run (a superset)."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    head = '  name "t"  summary "t"  severity warning  category test  reference "t"\n'
+    bodies = {
+        "any-value": "for r in src.saved & dst.listed\nwhere src.value(r) != dst.value(r)\nreport \"{r}\"\n",
+        "bitmap-value": "for r in src.bitmaps\nwhere src.value(r) != 0 or src.enabled(r, \"x\")\nreport \"{r}\"\n",
+        "guard-not-kept": "for r in src.saved\nwhere not (dst.invariant(r) and false) or src.value(r) > 0\n"
+        "report \"{r} {src.field_diff(r, dst)}\"\n",
+        "shadowed": "when any(r in src.bitmaps where any(r in src.saved where src.value(r) > 0))\nreport \"x\"\n",
+    }
+    for name, body in bodies.items():
+        (rules_dir / f"{name}.rule").write_text(f"rule {name}\n{head}{body}")
+    rules = load_rules([rules_dir], builtin=False)
+    hosts = load_hosts([HOSTS], [])
+    views = [HostView(effective_abi(h)) for h in hosts]
+    for rule in rules.rules:
+        src, dst, _ = traced_reads(rule, views)
+        assert src <= rule.src_facets and dst <= rule.dst_facets, rule.meta.id
+    by_id = {r.meta.id: r for r in rules.rules}
+    assert {"values:bitmap", "values:cpu", "values:firmware"} <= by_id["any-value"].src_facets
+    assert by_id["bitmap-value"].src_facets == {"kernel", "values:bitmap"}
+    assert {"values:cpu", "values:firmware"} <= by_id["guard-not-kept"].src_facets
+    assert {"values:cpu", "values:firmware"} <= by_id["guard-not-kept"].dst_facets
+    assert {"values:cpu", "values:firmware"} <= by_id["shadowed"].src_facets
+    matrix = build_matrix(hosts, rules)
+    assert_cells_equal_pair(matrix, rules, hosts)
+
+
 def test_a_rule_that_reads_more_on_some_hosts_widens_its_key(tmp_path: Path) -> None:
-    """A rule whose reads depend on the data: the first guess at its facets is wrong for some hosts."""
+    """A rule whose reads depend on the data: its key covers what any evaluation may read."""
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     (rules_dir / "psci-on-writable-imp-id.rule").write_text(
@@ -162,9 +227,13 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
 
     out = tmp_path / "m.csv"
     assert run("matrix", "-f", "csv", "-o", str(out)).returncode == 12
-    rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert len(rows) == 256
-    verdicts = {(r["source"], r["destination"]): r["verdict"] for r in rows}
+    table, grid = out.read_text().split("\n\n")
+    outcomes = {r["outcome"]: r for r in csv.DictReader(io.StringIO(table))}
+    rows = list(csv.reader(io.StringIO(grid)))
+    names = rows[0][1:]
+    assert rows[0][0] == "source" and len(names) == 16 and len(rows) == 17
+    verdicts = {(r[0], names[b]): outcomes[c]["verdict"] for r in rows[1:] for b, c in enumerate(r[1:])}
+    assert len(verdicts) == 256
     assert verdicts[("n1-linux-6.15-qemu-10.2", "n1-linux-6.12-qemu-10.2")] == "fails"
     assert verdicts[("n1-linux-6.1-qemu-8.2", "n1-linux-6.6-qemu-10.2")] == "compatible"
 
@@ -172,7 +241,7 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
     assert md.count("\n| ") >= 17 and "Migration domains" in md
 
     data = json.loads(run("matrix", "-f", "json", "--no-findings").stdout)
-    assert "findings" not in data["cells"][0]
+    assert "findings" not in data and "findings" not in matrix_cells(data)[0]
     assert data["summary"]["compatible"] == 34 and data["summary"]["domains"] == len(data["domains"])
     assert {h["name"] for h in data["hosts"]} == {p.stem for p in HOSTS.glob("*.yaml")}
 
@@ -208,7 +277,7 @@ def test_matrix_sarif_junit_github_come_from_the_same_findings(tmp_path: Path) -
     assert sarif.returncode == 12
     doc = json.loads(sarif.stdout)
     jsonschema.Draft4Validator(schema).validate(doc)
-    pairs = json.loads(run("matrix", "-f", "json").stdout)["cells"]
+    pairs = matrix_cells(json.loads(run("matrix", "-f", "json").stdout))
     assert len(doc["runs"][0]["results"]) == sum(len(c["findings"]) for c in pairs)
     junit = ET.fromstring(run("matrix", "-f", "junit").stdout)
     assert junit.get("tests") == "256"
@@ -223,8 +292,8 @@ def test_configuration_changes_severity_and_disables_rules_in_the_matrix(tmp_pat
     base = json.loads(run("matrix", "-f", "json").stdout)
     configured = json.loads(run("matrix", "-f", "json", cwd=tmp_path).stdout)
     assert "register-unknown-on-dst" in base["rules"] and "register-unknown-on-dst" not in configured["rules"]
-    assert len(base["cells"]) == len(configured["cells"])
-    for after in configured["cells"]:
+    assert len(matrix_cells(base)) == len(matrix_cells(configured))
+    for after in matrix_cells(configured):
         assert "register-unknown-on-dst" not in after["rules"]
         for f in after["findings"]:
             if f["rule"] == "impl-id-mismatch":
@@ -249,3 +318,45 @@ def test_a_report_to_a_special_file_writes_through_it(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert got == ["abcdef"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
+    """With and without findings; cells are outcome indices, each outcome written once."""
+    import jsonschema
+
+    schema = json.loads((ROOT / "docs" / "schema" / "matrix.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for args in ([], ["--no-findings"]):
+        data = json.loads(run("matrix", "-f", "json", *args).stdout)
+        jsonschema.validate(data, schema)
+        assert data["$schema"] == schema["$id"]
+        assert len(data["outcomes"]) == len({json.dumps(o, sort_keys=True) for o in data["outcomes"]})
+        assert all(len(row) == 16 for row in data["cells"]) and len(data["cells"]) == 16
+    hosts_dir = fleet.generate(tmp_path, hosts=30, seed=5)
+    data = json.loads(run("matrix", str(hosts_dir), "--root", str(tmp_path), "-f", "json").stdout)
+    jsonschema.validate(data, schema)
+    assert sum(c["verdict"] == "compatible" for c in matrix_cells(data)) == data["summary"]["compatible"]
+
+
+def test_crashing_rules_are_internal_errors_in_every_cell_as_in_pair(tmp_path: Path) -> None:
+    """Two rules that raise on some hosts: cells equal pair, outcomes that mean the same share one id, and a
+    hoisted loop-invariant condition still crashes only where the loop has an element."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    head = '  name "t"  summary "t"  severity warning  category test  reference "t"\n'
+    bodies = {
+        "crash-a": 'when dst.kernel.has("ARM_WRITABLE_IMP_ID_REGS") and level_value(PSCI_VERSION, "nope") > 0\n'
+        'report "x"\n',
+        "crash-b": "for r in src.saved - dst.listed\nwhere level_value(PSCI_VERSION, \"nope\") > 0\nreport \"{r}\"\n",
+        "fires": "when src.kernel.name != dst.kernel.name\nreport \"{src} {dst}\"\n",
+    }
+    for name, body in bodies.items():
+        (rules_dir / f"{name}.rule").write_text(f"rule {name}\n{head}{body}")
+    rules = load_rules([rules_dir], builtin=False)
+    hosts = load_hosts([HOSTS], [])
+    matrix = build_matrix(hosts, rules, jobs=2)
+    assert_cells_equal_pair(matrix, rules, hosts)
+    outcomes = matrix.outcomes()
+    assert len(outcomes) == len(set(outcomes))
+    assert any(o.crashes == 2 for o in outcomes) and any(o.crashes == 1 for o in outcomes)
+    assert any(o.crashes == 0 for o in outcomes)

@@ -29,6 +29,8 @@ class Origin(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Value:
+    """A register value the guest sees, where it is written and what set it."""
+
     value: int
     span: Span
     origin: Origin

@@ -2,17 +2,19 @@
 
 A facet is one piece of a host's effective ABI (its listed registers, the values of its firmware registers,
 its kernel spec, ...). Every attribute and method a rule may use on a host reads a known set of facets
-(``reads``). Running a rule on ``Traced`` hosts records the facets it actually read; a result computed for
-one pair is then valid for every pair whose hosts agree on those facets. The matrix uses this to evaluate
-each rule once per distinct combination instead of once per pair.
+(``READS``); the rule compiler adds up the facets of the attributes a rule names (``rules/reads.py``), and a
+result computed for one pair is then valid for every pair whose hosts agree on those facets. The matrix uses
+this to evaluate each rule once per distinct combination instead of once per pair.
 
-The host names are not facets: a traced host is named by its role (``SRC``/``DST``) and the names are put back
-when findings are made. The rule compiler makes sure a name is only ever printed (see ``Compiler.host_expr``).
+The host names are not facets: the matrix shows a rule ``RoleView`` hosts, named by their role (``SRC``/``DST``),
+and the names are put back when findings are made. The rule compiler makes sure a name is only ever printed
+(see ``Compiler.host_expr``). ``Traced`` hosts record what a run actually reads: the tests check the compiled
+facets against them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -149,7 +151,7 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
     if facet == "id_limits":
         return frozenset(abi.id_limits.items())
     if facet == "id_fields":  # without locations: those are put back per host
-        return tuple(replace(f, span=NO_SPAN) for f in view.id_fields)
+        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, f.layout) for f in view.id_fields)
     if facet == "bits":
         return tuple(view.bits)
     value: Hashable = getattr(view, facet)
@@ -162,6 +164,14 @@ class FacetTable:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, Hashable], int] = {}
         self._cache: dict[tuple[int, str], int] = {}
+        self._columns: dict[tuple[str, int], tuple[Sequence[HostView], list[int]]] = {}  # (facet, views) -> tokens
+
+    def tokens(self, views: Sequence[HostView], facet: str) -> list[int]:
+        """``token`` of every view, computed once per facet however many rules read it."""
+        found = self._columns.get((facet, id(views)))
+        if found is None or found[0] is not views:
+            found = self._columns[(facet, id(views))] = (views, [self.token(view, facet) for view in views])
+        return found[1]
 
     def token(self, view: HostView, facet: str) -> int:
         key = (id(view), facet)
@@ -223,14 +233,40 @@ class Traced:
         return self._view.field_diff(reg, other._view)
 
 
+class RoleView(HostView):
+    """A host as the matrix shows it to a rule: its facets are the host's own, its name and locations are its
+    role's stand-ins (``Role``), so one result serves every host with the same facets. Built once per ABI
+    and role; no attribute is intercepted, so evaluating a rule on it costs what it costs on the host."""
+
+    def __init__(self, view: HostView, role: Role) -> None:  # a copy of the view, not a new host
+        fields = _located_fields(view, role)
+        self.__dict__.update(view.__dict__)
+        self._role = role
+        self.name = role.name
+        self.span = role.span
+        vmm = view.vmm
+        self.vmm = replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
+        self.__dict__["id_fields"] = list(fields.values())
+        self.__dict__["_fields_by_name"] = fields
+
+    def where(self, reg: int) -> Span:
+        return self._role.where(reg)  # a location: put back per host
+
+
 def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldView]:
     """The host's ID fields with the role's stand-in locations (cached on the view, one dict per role)."""
     cache: dict[str, dict[tuple[int, str], FieldView]] = view.__dict__.setdefault("_role_fields", {})
     found = cache.get(role.name)
     if found is None:
-        found = cache[role.name] = {
-            (f.register, f.name): replace(f, span=role.where(f.register)) for f in view.id_fields
-        }
+        spans: dict[int, Span] = {}
+        found = cache[role.name] = {}
+        for f in view.id_fields:  # FieldView(...) rather than replace(): ~150 fields a host, thousands of hosts
+            span = spans.get(f.register)
+            if span is None:
+                span = spans[f.register] = role.where(f.register)
+            found[(f.register, f.name)] = FieldView(
+                f.register, f.name, f.value, f.safety, f.signed, f.writable, span, f.layout
+            )
     return found
 
 

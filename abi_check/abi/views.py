@@ -114,6 +114,8 @@ class Reg(int):
 
 @dataclass(frozen=True, slots=True)
 class BitView:
+    """A bitmap bit as rules see it, with its value on the host."""
+
     TYPE = "Bit"
     register: Reg
     name: str
@@ -128,6 +130,8 @@ class BitView:
 
 @dataclass(frozen=True, slots=True)
 class FieldView:
+    """An ID-register field as rules see it, with the value the guest sees."""
+
     TYPE = "Field"
     register: Reg
     name: str
@@ -144,6 +148,8 @@ class FieldView:
 
 @dataclass(frozen=True, slots=True)
 class CpuView:
+    """A CPU as rules see it."""
+
     TYPE = "Cpu"
     name: str
     midr: int
@@ -158,6 +164,8 @@ class CpuView:
 
 @dataclass(frozen=True, slots=True)
 class KernelView:
+    """A kernel as rules see it."""
+
     TYPE = "Kernel"
     name: str
     version: str
@@ -174,6 +182,8 @@ class KernelView:
 
 @dataclass(frozen=True, slots=True)
 class MemoryView:
+    """A VMM's memory behaviour as rules see it."""
+
     TYPE = "Memory"
     slot_changes: bool
     quiesces: bool
@@ -184,6 +194,8 @@ class MemoryView:
 
 @dataclass(frozen=True, slots=True)
 class VmmView:
+    """A VMM as rules see it."""
+
     TYPE = "Vmm"
     name: str
     product: str

@@ -16,6 +16,8 @@ from abi_check.verdict.result import FailOn
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The resolved settings of a run: configuration and flags combined."""
+
     config: Config
     rules: RuleSet  # the rules that run (disabled ones removed)
     policy: Policy

@@ -74,6 +74,8 @@ def _plain(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
+    """An accepted finding: which one, why, and until when."""
+
     span: Span
     reason: str
     rule: str | None = None

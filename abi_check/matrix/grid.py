@@ -7,9 +7,11 @@ combination of what they read (``tables.py``). A cell's findings are made only w
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.facets import DST_ROLE, SRC_ROLE, Labels, Role
@@ -22,10 +24,14 @@ from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity
 from abi_check.verdict.result import FailOn
 
 VERDICTS = ("compatible", "abi-change", "fails")
+_LIMITS = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2}
+CELL_BLOCK = 1 << 20  # cells combined at once: bounds the memory of the combination
 
 
 @dataclass(frozen=True, slots=True)
 class MatrixHost:
+    """A host of the matrix: its name, file and ABI."""
+
     name: str
     path: str
     span: Span
@@ -49,7 +55,7 @@ class Outcome:
         """The rules whose findings reach the failure threshold."""
         if fail_on is FailOn.NEVER:
             return ()
-        limit = {FailOn.ERROR: 0, FailOn.WARNING: 1, FailOn.NOTE: 2}[fail_on]
+        limit = _LIMITS[fail_on]
         return tuple(rule for rank, rule in self.fired if rank <= limit)
 
     def works(self, fail_on: FailOn) -> bool:
@@ -83,45 +89,89 @@ class Matrix:
         self.severity = {t.rule.meta.id: severity.get(t.rule.meta.id, t.rule.meta.severity) for t in tables}
         self.rule_ids = tuple(t.rule.meta.id for t in tables)
         n = len(abis)
-        self._cells = array("I", bytes(4 * n * n))
+        self._cells: npt.NDArray[np.int32] = np.zeros((n, n), dtype=np.int32)
         self._outcomes: list[Outcome] = []
         self._combine()
 
     def _combine(self) -> None:
-        """Per ABI pair, the outcome id of the rule entries that apply (combinations are few; cells many)."""
+        """Per ABI pair, the id of its outcome: what the rules' entries mean (which rules fired, which crashed,
+        how many findings of each severity), found a block of rows at a time with array lookups.
+
+        Each table's entries fall in a few classes (no finding; n findings; a crash): a cell's combination is a
+        mixed-radix number over the tables' classes, one lookup and one add per table and cell, renumbered
+        (np.unique) whenever it would outgrow 62 bits."""
         n = len(self.abis)
+        # Per table: the class of each entry, what each class means, and the class per (source, destination key).
+        tables = []
+        meanings: list[list[tuple[bool, int]]] = []  # per table, per class: (crashed, findings)
+        for table in self.tables:
+            classes: dict[tuple[bool, int], int] = {(False, 0): 0}
+            of_entry = np.array(
+                [classes.setdefault((isinstance(e, Crash), 0 if isinstance(e, Crash) else len(e)), len(classes))
+                 for e in table.entries],
+                dtype=np.int64,
+            )
+            meanings.append(list(classes))
+            if len(classes) > 1:
+                tables.append((len(meanings) - 1, table, of_entry[table.cell], len(classes)))
         ids: dict[tuple[int, ...], int] = {}
         keys: list[tuple[int, ...]] = []
-        cells = self._cells
-        for i in range(n):
-            columns = [[t.cell[t.src_key[i]][k] for k in t.dst_key] for t in self.tables]
-            base = i * n
-            for j, key in enumerate(zip(*columns, strict=True)):
-                found = ids.get(key)
-                if found is None:
-                    found = ids[key] = len(keys)
+        rows = max(1, CELL_BLOCK // max(n, 1))
+        limit = 1 << 62
+        for top in range(0, n, rows):
+            bottom = min(n, top + rows)
+            code = np.zeros((bottom - top) * n, dtype=np.int64)
+            radix = 1
+            for _, table, class_cell, size in tables:
+                if radix * size >= limit:
+                    _, code = np.unique(code, return_inverse=True)
+                    code = code.reshape(-1).astype(np.int64)
+                    radix = int(code.max()) + 1
+                part = class_cell[table.src_key[top:bottom]][:, table.dst_key].reshape(-1)
+                if radix > 1:
+                    part *= radix
+                code += part
+                radix *= size
+            found, first, local_code = np.unique(code, return_index=True, return_inverse=True)
+            # What each distinct combination is: the class of every table at one of its cells.
+            src, dst = np.divmod(first, n)
+            src += top
+            classes_at = np.zeros((len(found), len(self.tables)), dtype=np.int64)
+            for r, table, class_cell, _ in tables:
+                classes_at[:, r] = class_cell[table.src_key[src], table.dst_key[dst]]
+            local = np.empty(len(found), dtype=np.int32)
+            for u, key in enumerate(map(tuple, classes_at.tolist())):
+                known = ids.get(key)
+                if known is None:
+                    known = ids[key] = len(keys)
                     keys.append(key)
-                cells[base + j] = found
-        self._outcomes = [self._summarise(key) for key in keys]
+                local[u] = known
+            self._cells[top:bottom] = local[local_code.reshape(-1)].reshape(bottom - top, n)
+        # Combinations that differ only in which rules crashed mean the same outcome: one id for each meaning.
+        meaning: dict[Outcome, int] = {}
+        remap = np.array(
+            [meaning.setdefault(self._summarise(key, meanings), len(meaning)) for key in keys] or [0], dtype=np.int32
+        )
+        self._outcomes = list(meaning)
+        if len(meaning) < len(keys):
+            self._cells = remap[self._cells]
 
-    def _summarise(self, key: tuple[int, ...]) -> Outcome:
+    def _summarise(self, key: tuple[int, ...], meanings: list[list[tuple[bool, int]]]) -> Outcome:
         counts = [0, 0, 0]
+        fired: set[tuple[int, str]] = set()
         crashes = 0
-        fired: list[tuple[int, str]] = []
-        for table, index in zip(self.tables, key, strict=True):
-            if not index:
-                continue
-            entry = table.entries[index]
-            if isinstance(entry, Crash):
+        for r, table in enumerate(self.tables):
+            crashed, findings = meanings[r][key[r]]
+            if crashed:
                 crashes += 1
                 counts[0] += 1
-                fired.append((0, INTERNAL_ERROR))
-                continue
-            severity = self.severity[table.rule.meta.id]
-            counts[severity.rank] += len(entry)
-            fired.append((severity.rank, table.rule.meta.id))
+                fired.add((0, INTERNAL_ERROR))
+            elif findings:
+                rank = self.severity[table.rule.meta.id].rank
+                counts[rank] += findings
+                fired.add((rank, table.rule.meta.id))
         verdict = "fails" if counts[0] else "abi-change" if counts[1] else "compatible"
-        return Outcome(verdict, (counts[0], counts[1], counts[2]), tuple(sorted(set(fired))), crashes)
+        return Outcome(verdict, (counts[0], counts[1], counts[2]), tuple(sorted(fired)), crashes)
 
     # -- cells ------------------------------------------------------------------------------------
 
@@ -130,7 +180,18 @@ class Matrix:
         return list(self._outcomes)
 
     def abi_outcome(self, a: int, b: int) -> Outcome:
-        return self._outcomes[self._cells[a * len(self.abis) + b]]
+        return self._outcomes[int(self._cells[a, b])]
+
+    def abi_cells(self) -> npt.NDArray[np.int32]:
+        """[source ABI, destination ABI] -> index into ``outcomes()`` (read-only)."""
+        view = self._cells.view()
+        view.flags.writeable = False
+        return view
+
+    def works(self, fail_on: FailOn) -> npt.NDArray[np.bool_]:
+        """[source ABI, destination ABI] -> does the move stay below the failure threshold?"""
+        ok = np.array([o.works(fail_on) for o in self._outcomes], dtype=bool)
+        return ok[self._cells]
 
     def outcome(self, src: int, dst: int) -> Outcome:
         """The outcome of host ``src`` -> host ``dst``."""
@@ -171,12 +232,16 @@ class Matrix:
 
     def verdict_counts(self) -> dict[str, int]:
         """How many host pairs have each verdict (diagonal included)."""
-        sizes = [len(abi.hosts) for abi in self.abis]
-        totals = dict.fromkeys(VERDICTS, 0)
-        n = len(self.abis)
-        for a in range(n):
-            for b in range(n):
-                totals[self.abi_outcome(a, b).verdict] += sizes[a] * sizes[b]
+        sizes = np.array([len(abi.hosts) for abi in self.abis], dtype=np.int64)
+        verdict = np.array([VERDICTS.index(o.verdict) for o in self._outcomes] or [0], dtype=np.int64)
+        by_verdict = np.zeros(len(VERDICTS), dtype=np.int64)
+        rows = max(1, CELL_BLOCK // max(len(sizes), 1))
+        for top in range(0, len(sizes), rows):
+            # host pairs per verdict: for each source ABI, the destination sizes summed by verdict
+            codes = verdict[self._cells[top : top + rows]]
+            for v in range(len(VERDICTS)):
+                by_verdict[v] += int(sizes[top : top + rows] @ ((codes == v) @ sizes))
+        totals = {v: int(by_verdict[i]) for i, v in enumerate(VERDICTS)}
         # The diagonal of hosts is judged host by host (see ``outcome``).
         for h, host in enumerate(self.hosts):
             shared = self.abi_outcome(host.abi, host.abi).verdict

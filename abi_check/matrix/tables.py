@@ -1,10 +1,8 @@
 """Every rule over every (source, destination) pair of many hosts, evaluated once per distinct combination.
 
-For each rule the hosts are keyed by the facets the rule reads (``facets.py``): the rule runs once for each
-(source key, destination key) that occurs, on a representative pair, and the result serves every pair with
-the same keys. Which facets a rule reads is learnt by running it: every evaluation is traced, and when one reads
-a facet outside the rule's key the key is widened and the rule's table computed again, so a shared result is
-never used for a pair it was not valid for.
+For each rule the hosts are keyed by the facets the rule reads (``facets.py``), known when the rule is compiled
+(``rules/reads.py``): the rule runs once for each (source key, destination key) that occurs, on a representative
+pair shown to it by role (``RoleView``), and the result serves every pair with the same keys.
 """
 
 from __future__ import annotations
@@ -15,9 +13,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import product
-from typing import cast
 
-from abi_check.abi.facets import FacetTable, Labels, traced_pair
+import numpy as np
+import numpy.typing as npt
+
+from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, RoleView
 from abi_check.abi.views import HostView
 from abi_check.errors import RuleError
 from abi_check.rules.compiler import CompiledRule, Hit
@@ -25,6 +25,7 @@ from abi_check.rules.engine import RuleSet
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity, make_finding
 
 Progress = Callable[[int, int], None]  # (done, total) evaluations
+Ints = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,38 +41,52 @@ NOTHING: Entry = ()
 
 @dataclass(slots=True)
 class RuleTable:
+    """One rule's results over every pair: keys per view, entries per key pair."""
+
     rule: CompiledRule
     src_facets: frozenset[str]
     dst_facets: frozenset[str]
-    src_key: list[int]  # per view: index of its source key
-    dst_key: list[int]
+    src_key: Ints  # per view: index of its source key
+    dst_key: Ints
     entries: list[Entry]  # entry 0 is "no findings"
-    cell: list[list[int]]  # [source key][destination key] -> entry index
+    cell: Ints  # [source key, destination key] -> entry index
 
     def entry(self, src: int, dst: int) -> Entry:
-        return self.entries[self.cell[self.src_key[src]][self.dst_key[dst]]]
+        return self.entries[int(self.cell[self.src_key[src], self.dst_key[dst]])]
 
 
-def run_traced(rule: CompiledRule, src: HostView, dst: HostView) -> tuple[Entry, frozenset[str], frozenset[str]]:
-    """One evaluation with role-named hosts; returns the distinct hits and the facets read on each side."""
-    s, d, src_reads, dst_reads = traced_pair(src, dst)
+def run_rule(rule: CompiledRule, src: HostView, dst: HostView) -> Entry:
+    """One evaluation; the distinct hits, or the crash."""
     try:
-        # A Traced host answers every attribute a rule may read (the compiler allows no other use).
-        entry: Entry = tuple(dict.fromkeys(rule.run(cast(HostView, s), cast(HostView, d))))
+        return tuple(dict.fromkeys(rule.run(src, dst)))
     except RuleError:
         raise  # a rule over its budget is an input error for the whole run, not a crashed cell
     except Exception as exc:
-        entry = Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}")
-    return entry, frozenset(src_reads), frozenset(dst_reads)
+        return Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}")
 
 
 # Set before worker processes fork; workers read them, never write.
 _VIEWS: Sequence[HostView] = ()
 _RULES: Sequence[CompiledRule] = ()
+_ROLE_VIEWS: dict[tuple[int, bool], RoleView] = {}
 
 
-def _work(task: list[tuple[int, int, int]]) -> list[tuple[Entry, frozenset[str], frozenset[str]]]:
-    return [run_traced(_RULES[r], _VIEWS[i], _VIEWS[j]) for r, i, j in task]
+def _role_view(i: int, source: bool) -> RoleView:
+    found = _ROLE_VIEWS.get((i, source))
+    if found is None:
+        found = _ROLE_VIEWS[(i, source)] = RoleView(_VIEWS[i], SRC_ROLE if source else DST_ROLE)
+    return found
+
+
+Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of tasks, and each task's index into them
+
+
+def _work(task: list[tuple[int, int, int]]) -> Chunk:
+    """A chunk's results, each distinct entry once: what a worker pickles and the main process hashes."""
+    index: dict[Entry, int] = {NOTHING: 0}
+    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False)), len(index))
+             for r, i, j in task]
+    return list(index), found
 
 
 class Evaluator:
@@ -83,11 +98,10 @@ class Evaluator:
             self.jobs = 1  # workers inherit the views by fork
         global _VIEWS, _RULES
         _VIEWS, _RULES = views, rules
+        _ROLE_VIEWS.clear()
         self._pool: multiprocessing.pool.Pool | None = None
 
-    def run(
-        self, tasks: list[tuple[int, int, int]]
-    ) -> Iterator[tuple[list[tuple[int, int, int]], list[tuple[Entry, frozenset[str], frozenset[str]]]]]:
+    def run(self, tasks: list[tuple[int, int, int]]) -> Iterator[tuple[list[tuple[int, int, int]], Chunk]]:
         """(chunk of tasks, their results), chunk by chunk, in task order."""
         if self.jobs == 1 or len(tasks) < 2000:
             for start in range(0, len(tasks), 500):
@@ -95,7 +109,7 @@ class Evaluator:
                 yield chunk, _work(chunk)
             return
         pool = self._start()
-        size = max(200, min(5000, len(tasks) // (self.jobs * 8)))
+        size = max(200, min(2000, len(tasks) // (self.jobs * 32)))  # small enough to end together
         chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
         yield from zip(chunks, pool.imap(_work, chunks), strict=True)
 
@@ -107,45 +121,25 @@ class Evaluator:
     def close(self) -> None:
         global _VIEWS, _RULES
         _VIEWS, _RULES = (), ()
+        _ROLE_VIEWS.clear()
         if self._pool is not None:
             self._pool.close()
             self._pool.join()
             self._pool = None
 
 
-class _Building:
-    """A rule table being filled in; notes the facets read beyond the table's keys (then it is redone)."""
-
-    def __init__(self, table: RuleTable, src_row: dict[int, int], dst_col: dict[int, int]) -> None:
-        self.table, self.src_row, self.dst_col = table, src_row, dst_col
-        self.ids: dict[Entry, int] = {NOTHING: 0}
-        self.extra_src: set[str] = set()
-        self.extra_dst: set[str] = set()
-
-    def add(self, src: int, dst: int, entry: Entry, src_reads: frozenset[str], dst_reads: frozenset[str]) -> None:
-        table = self.table
-        if not src_reads <= table.src_facets:
-            self.extra_src |= src_reads - table.src_facets
-        if not dst_reads <= table.dst_facets:
-            self.extra_dst |= dst_reads - table.dst_facets
-        found = self.ids.setdefault(entry, len(self.ids))
-        if found == len(table.entries):
-            table.entries.append(entry)
-        table.cell[self.src_row[src]][self.dst_col[dst]] = found
-
-
-def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) -> tuple[list[int], list[int]]:
+def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) -> tuple[Ints, list[int]]:
     """Per view, the index of its key; and per key index, the first view that has it (its representative)."""
     order = sorted(facets)
     index: dict[tuple[int, ...], int] = {}
-    keys: list[int] = []
+    keys = np.zeros(len(views), dtype=np.int32)
     reps: list[int] = []
-    for i, view in enumerate(views):
-        key = tuple(table.token(view, f) for f in order)
+    columns = [table.tokens(views, f) for f in order]
+    for i, key in enumerate(zip(*columns, strict=True) if columns else [()] * len(views)):
         k = index.setdefault(key, len(index))
         if k == len(reps):
             reps.append(i)
-        keys.append(k)
+        keys[i] = k
     return keys, reps
 
 
@@ -155,59 +149,39 @@ def build_tables(
     """One table per rule, covering every ordered pair of ``views``."""
     facet_table = FacetTable()
     compiled = list(rules.rules)
+    tables: list[RuleTable] = []
+    reps: list[tuple[list[int], list[int]]] = []
+    tasks: list[tuple[int, int, int]] = []
+    for r, rule in enumerate(compiled):
+        src_keys, src_reps = _keys(views, rule.src_facets, facet_table)
+        dst_keys, dst_reps = _keys(views, rule.dst_facets, facet_table)
+        cell = np.zeros((len(src_reps), len(dst_reps)), dtype=np.int32)
+        tables.append(RuleTable(rule, rule.src_facets, rule.dst_facets, src_keys, dst_keys, [NOTHING], cell))
+        reps.append((src_reps, dst_reps))
+        tasks.extend((r, i, j) for i, j in product(src_reps, dst_reps))
+    row = [{view: k for k, view in enumerate(s)} for s, _ in reps]
+    col = [{view: k for k, view in enumerate(d)} for _, d in reps]
+    ids: list[dict[Entry, int]] = [{NOTHING: 0} for _ in compiled]
     evaluator = Evaluator(compiled, views, jobs)
     done = 0
-    total = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-
     try:
-        # A first guess at each rule's facets, from a few pairs; widened below whenever a result needs it.
-        sample = sorted({0, len(views) // 3, 2 * len(views) // 3, len(views) - 1})
-        probes = [(r, i, j) for r in range(len(compiled)) for i, j in product(sample, sample)]
-        total = len(probes)
-        facets: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in compiled]
-        for chunk, results in evaluator.run(probes):
-            for (r, _, _), (_, src_reads, dst_reads) in zip(chunk, results, strict=True):
-                facets[r][0].update(src_reads)
-                facets[r][1].update(dst_reads)
-            advance(len(chunk))
-
-        tables: dict[int, RuleTable] = {}
-        pending = list(range(len(compiled)))
-        while pending:
-            batch: list[tuple[int, int, int]] = []
-            building: dict[int, _Building] = {}
-            for r in pending:
-                src_facets, dst_facets = frozenset(facets[r][0]), frozenset(facets[r][1])
-                src_keys, src_reps = _keys(views, src_facets, facet_table)
-                dst_keys, dst_reps = _keys(views, dst_facets, facet_table)
-                building[r] = _Building(
-                    RuleTable(compiled[r], src_facets, dst_facets, src_keys, dst_keys, [NOTHING],
-                              [[0] * len(dst_reps) for _ in src_reps]),
-                    {view: k for k, view in enumerate(src_reps)},
-                    {view: k for k, view in enumerate(dst_reps)},
-                )
-                batch.extend((r, i, j) for i, j in product(src_reps, dst_reps))
-            total += len(batch)
-            for chunk, results in evaluator.run(batch):
-                for (r, i, j), (entry, src_reads, dst_reads) in zip(chunk, results, strict=True):
-                    building[r].add(i, j, entry, src_reads, dst_reads)
-                advance(len(chunk))
-            widened = [r for r in pending if building[r].extra_src or building[r].extra_dst]
-            for r in pending:
-                facets[r][0].update(building[r].extra_src)
-                facets[r][1].update(building[r].extra_dst)
-                if r not in widened:
-                    tables[r] = building[r].table
-            pending = widened
+        for chunk, (entries, results) in evaluator.run(tasks):
+            known: dict[tuple[int, int], int] = {}  # (rule, index in this chunk) -> index in the rule's table
+            for (r, i, j), k in zip(chunk, results, strict=True):
+                if k:  # 0 is NOTHING, already in every cell
+                    found = known.get((r, k))
+                    if found is None:
+                        table, entry = tables[r], entries[k]
+                        found = known[(r, k)] = ids[r].setdefault(entry, len(ids[r]))
+                        if found == len(table.entries):
+                            table.entries.append(entry)
+                    tables[r].cell[row[r][i], col[r][j]] = found
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(tasks))
     finally:
         evaluator.close()
-    return [tables[r] for r in range(len(compiled))]
+    return tables
 
 
 def entry_findings(

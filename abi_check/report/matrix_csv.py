@@ -1,4 +1,9 @@
-"""CSV: one row per directional host pair, for spreadsheets and scripts."""
+"""CSV: the distinct outcomes once, then the grid of cells as outcome numbers, for spreadsheets and scripts.
+
+Two tables separated by an empty line: ``outcome,verdict,errors,warnings,notes,rules`` (one row per distinct
+outcome), then ``source,<destination>...`` with one row per source host whose cells are outcome numbers. A
+million-cell matrix is a few megabytes instead of one row per pair.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,21 @@ from collections.abc import Iterator
 
 from abi_check.report.matrix_report import MatrixReport
 
-COLUMNS = ("source", "destination", "verdict", "errors", "warnings", "notes", "rules")
+COLUMNS = ("outcome", "verdict", "errors", "warnings", "notes", "rules")
 
 
 def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     names = report.names
+    outcomes, rows = report.outcome_grid()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for a, b, outcome in report.cells():
-        writer.writerow((names[a], names[b], outcome.verdict, *outcome.counts, " ".join(outcome.rules)))
+    for i, outcome in enumerate(outcomes):
+        writer.writerow((i, outcome.verdict, *outcome.counts, " ".join(outcome.rules)))
+    buffer.write("\n")
+    writer.writerow(("source", *names))
+    for name, row in zip(names, rows, strict=True):
+        writer.writerow((name, *row))
         if buffer.tell() > 1 << 16:
             yield buffer.getvalue()
             buffer.seek(0)

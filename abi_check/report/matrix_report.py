@@ -6,19 +6,23 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from abi_check import __version__
 from abi_check.matrix.domains import Domain, Separation
 from abi_check.matrix.grid import Matrix, Outcome
 from abi_check.verdict.findings import Finding
 from abi_check.verdict.result import FailOn
 
-SCHEMA_ID = "https://abi-check.dev/schema/matrix-v1.json"
+SCHEMA_ID = "https://abi-check.dev/schema/matrix-v2.json"  # docs/schema/matrix.schema.json
 # Findings are made per cell on demand; by default only for sets small enough to read them all.
 FINDINGS_HOST_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
 class MatrixReport:
+    """What every matrix report is made from."""
+
     matrix: Matrix
     domains: list[Domain]
     separations: list[Separation]
@@ -87,26 +91,58 @@ class MatrixReport:
             ],
         }
 
-    def cell_data(self, a: int, b: int, outcome: Outcome) -> dict[str, object]:
-        hosts = self.matrix.hosts
+    def outcome_grid(self) -> tuple[list[Outcome], Iterator[list[int]]]:
+        """Every distinct outcome once, and the cells row by row as indices into it: what a million-cell
+        report writes instead of a million outcomes."""
+        m = self.matrix
+        outcomes = m.outcomes()
+        index = {o: i for i, o in enumerate(outcomes)}
+        diagonal = []
+        for h in range(len(m.hosts)):  # a host against itself is judged host by host (Matrix.outcome)
+            own = m.outcome(h, h)
+            diagonal.append(index.setdefault(own, len(index)))
+            if diagonal[-1] == len(outcomes):
+                outcomes.append(own)
+        abi = np.array([h.abi for h in m.hosts], dtype=np.intp)
+        cells = m.abi_cells()
+
+        def rows() -> Iterator[list[int]]:
+            for a in range(len(abi)):
+                row = cells[abi[a]][abi].tolist()
+                row[a] = diagonal[a]
+                yield row
+
+        return outcomes, rows()
+
+    @staticmethod
+    def outcome_data(outcome: Outcome) -> dict[str, object]:
         errors, warnings, notes = outcome.counts
-        data: dict[str, object] = {
-            "source": hosts[a].name,
-            "destination": hosts[b].name,
+        return {
             "verdict": outcome.verdict,
             "counts": {"error": errors, "warning": warnings, "note": notes},
             "rules": list(outcome.rules),
         }
-        if self.with_findings:
-            data["findings"] = [f.to_dict() for f in self.findings(a, b)]
-        return data
 
     def json_chunks(self) -> Iterator[str]:
-        """The JSON document, a cell per line, without holding every cell in memory."""
+        """The JSON document (docs/schema/matrix.schema.json): each outcome once, then a row of outcome indices
+        per source host, then the findings of the pairs that have any; nothing held whole in memory."""
         head = json.dumps(self.header(), indent=1)
-        yield head[:-2] + ',\n "cells": ['
-        first = True
-        for a, b, outcome in self.cells():
-            yield ("\n  " if first else ",\n  ") + json.dumps(self.cell_data(a, b, outcome), separators=(",", ":"))
-            first = False
-        yield "\n ]\n}\n"
+        outcomes, rows = self.outcome_grid()
+        yield head[:-2] + ',\n "outcomes": ['
+        yield ",".join("\n  " + json.dumps(self.outcome_data(o), separators=(",", ":")) for o in outcomes)
+        yield '\n ],\n "cells": ['
+        for a, row in enumerate(rows):
+            yield ("\n  [" if a == 0 else ",\n  [") + ",".join(map(str, row)) + "]"
+        yield "\n ]"
+        if self.with_findings:
+            yield ',\n "findings": ['
+            names = self.names
+            first = True
+            for a, b, _ in self.cells():
+                found = self.findings(a, b)
+                if found:
+                    data = {"source": names[a], "destination": names[b], "findings": [f.to_dict() for f in found]}
+                    yield ("\n  " if first else ",\n  ") + json.dumps(data, separators=(",", ":"))
+                    first = False
+            yield "\n ]"
+        yield "\n}\n"

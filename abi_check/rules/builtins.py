@@ -79,10 +79,12 @@ def join_values(values: Iterable[Any]) -> str:
     items = list(values)
     if isinstance(values, set | frozenset):
         items = sorted(items, key=sort_key)
-    return ", ".join(text_of(v) for v in items) or "none"
+    return ", ".join([text_of(v) for v in items]) or "none"
 
 
 def text_of(value: Any) -> str:
+    if type(value) is str:  # the common case, first
+        return value
     if isinstance(value, set | frozenset | list | tuple):
         return join_values(value)
     if isinstance(value, bool):
@@ -130,6 +132,20 @@ def get_attr(obj: Any, name: str) -> Any:
     if kind is None or name not in ATTRS.get(kind, {}):
         raise RuleRuntimeError(f"{type(obj).__name__} has no attribute {name!r} for rules")
     return getattr(obj, name)
+
+
+def attr_reader(name: str) -> Callable[[Any], Any]:
+    """``get_attr(obj, name)`` for one attribute name, remembering the view types already checked."""
+    allowed: set[type] = set()
+
+    def read(obj: Any) -> Any:
+        if type(obj) in allowed:
+            return getattr(obj, name)
+        value = get_attr(obj, name)
+        allowed.add(type(obj))
+        return value
+
+    return read
 
 
 def ordered(values: Any) -> Iterable[Any]:

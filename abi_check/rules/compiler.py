@@ -6,6 +6,7 @@ The functions a rule may call and how values print are the language's library, i
 from __future__ import annotations
 
 import difflib
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from typing import Any
 
 from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
-from abi_check.rules.builtins import BUILTINS, Budget, RuleRuntimeError, checked, get_attr, ordered, text_of
+from abi_check.rules.builtins import BUILTINS, Budget, RuleRuntimeError, attr_reader, checked, ordered, text_of
 from abi_check.rules.parser import parse, unquote
+from abi_check.rules.reads import Reads
 from abi_check.spec import registers as regs
 from abi_check.verdict.findings import Severity
 
@@ -32,6 +34,8 @@ BUDGET = "$budget"  # the env key of an evaluation's Budget; '$' keeps it apart 
 
 @dataclass(frozen=True, slots=True)
 class RuleMeta:
+    """A rule's metadata, from the head of its file."""
+
     id: str
     name: str
     summary: str
@@ -46,6 +50,8 @@ class RuleMeta:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One finding of a rule before severity, hosts and rule id are added."""
+
     message: str
     fix: str
     span: Span | None
@@ -54,8 +60,13 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
+    """A rule ready to run: its metadata and the closure that checks a pair."""
+
     meta: RuleMeta
     run: Callable[[HostView, HostView], Iterator[Hit]]
+    # The facets the rule may read of each host (``reads.py``): the matrix keys its results by these.
+    src_facets: frozenset[str] = frozenset()
+    dst_facets: frozenset[str] = frozenset()
 
 
 def element_type(kind: str) -> str:
@@ -74,6 +85,7 @@ class Compiler:
         self.host_ok = False
         self.in_template = False
         self.loops = 0  # loops around the expression being compiled
+        self.reads = Reads()
 
     def span(self, item: LarkNode) -> Span:
         meta = getattr(item, "meta", None)
@@ -143,7 +155,9 @@ class Compiler:
             span=self.span(rule_id_token),
         )
         assert check is not None
-        return CompiledRule(info, self.compile_check(lets, check))
+        run = self.compile_check(lets, check)
+        facets = self.reads.facets
+        return CompiledRule(info, run, frozenset(facets["src"]), frozenset(facets["dst"]))
 
     def compile_check(
         self, lets: list[LarkNode], check: LarkNode
@@ -156,9 +170,11 @@ class Compiler:
                 raise self.error(let, f"'{name}' is already defined")
             fn, kind = self.expr(let.children[1], scope)
             scope[name] = kind
+            self.reads.bind(name, fn)
             compiled_lets.append((name, fn))
         bindings: list[tuple[str, Fn]] = []
-        cond: Fn | None = None
+        conds: list[Fn] = []
+        invariant = 0  # leading conditions that do not depend on the loop variables
         report: Fn | None = None
         fix: Fn = lambda env: ""  # noqa: E731
         at: Fn | None = None
@@ -170,10 +186,18 @@ class Compiler:
                         raise self.error(binding, f"'{name}' is already defined")
                     fn, kind = self.expr(binding.children[1], scope)
                     scope[name] = element_type(kind)
+                    self.reads.bind(name, fn)
                     bindings.append((name, fn))
                     self._enter_loop(binding)
             elif hasattr(part, "data") and part.data == "when_clause":
-                cond, _ = self.expr(part.children[0], scope)
+                conjuncts = _conjuncts(part.children[0])
+                for conjunct in conjuncts:
+                    fn, _ = self.expr(conjunct, scope)
+                    self.reads.guard(conjunct)  # what a conjunct establishes holds for the rest and the report
+                    conds.append(fn)
+                names = {name for name, _ in bindings}
+                while len(bindings) <= 1 and invariant < len(conjuncts) and not _mentions(conjuncts[invariant], names):
+                    invariant += 1
             elif hasattr(part, "data") and part.data == "fix_clause":
                 fix = self.template(part.children[0], scope)
             elif hasattr(part, "data") and part.data == "at_clause":
@@ -181,16 +205,24 @@ class Compiler:
             else:
                 report = self.template(part, scope)
         assert report is not None
-        final_report, final_fix, final_cond, final_at = report, fix, cond, at
+        final_report, final_fix, final_at = report, fix, at
         subject_var = bindings[0][0] if bindings else None
         loop_span = self.span(check)
+        before, each = _all_of(conds[:invariant]), _all_of(conds[invariant:])
 
         def run(src: HostView, dst: HostView) -> Iterator[Hit]:
             env: Env = {"src": src, "dst": dst, BUDGET: Budget()}
             for name, fn in compiled_lets:
                 env[name] = fn(env)
+            ready = before is None
             for bound in _product(bindings, env, loop_span):
-                if final_cond is None or final_cond(bound):
+                if not ready:
+                    # Evaluated for the first element as before, and the same for every other: when it is
+                    # false no element matches (a crash there crashes the rule, as before).
+                    if not before(bound):  # type: ignore[misc]
+                        return
+                    ready = True
+                if each is None or each(bound):
                     where = final_at(bound) if final_at is not None else None
                     span = where if isinstance(where, Span) else getattr(where, "span", None)
                     subject = text_of(bound[subject_var]) if subject_var else ""
@@ -235,7 +267,7 @@ class Compiler:
             parts.append(_formatted(fn))
         tail = body[pos:]
         parts.append(_const(tail))
-        return lambda env: "".join(p(env) for p in parts)
+        return lambda env: "".join([p(env) for p in parts])
 
     # -- expressions ----------------------------------------------------------------------------
 
@@ -287,7 +319,9 @@ class Compiler:
                     f"'{name}' is a host: use one of its attributes here",
                     f"for example {name}.kernel, {name}.listed or {name}.value(r); '{{{name}}}' prints its name",
                 )
-            return (lambda env: env[name]), scope[name]
+            found: Fn = lambda env: env[name]  # noqa: E731
+            self.reads.var(found, name)
+            return found, scope[name]
         self.host_ok = False
         if name.isupper() or name[:1].isupper():
             try:
@@ -295,7 +329,9 @@ class Compiler:
             except regs.UnknownRegister as exc:
                 hint = f"did you mean '{exc.suggestion}'?" if exc.suggestion else None
                 raise self.error(tree, f"unknown register '{name}'", hint) from None
-            return (lambda env: reg), "Reg"
+            constant: Fn = lambda env: reg  # noqa: E731
+            self.reads.register(constant, reg)
+            return constant, "Reg"
         close = difflib.get_close_matches(name, [*scope, *BUILTINS], n=1)
         raise self.error(
             tree,
@@ -333,7 +369,14 @@ class Compiler:
                 "a host's name is for messages only",
                 "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
             )
-        return (lambda env: get_attr(obj(env), name)), result
+        read = attr_reader(name)
+        var = _variable(tree.children[0], scope)
+        if var is not None:
+            fn: Fn = lambda env: read(env[var])  # noqa: E731
+        else:
+            fn = lambda env: read(obj(env))  # noqa: E731
+        self.reads.attr(fn, kind, tree.children[0], name)
+        return fn, result
 
     def x_method(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         obj, kind = self.host_expr(tree.children[0], scope)
@@ -342,7 +385,17 @@ class Compiler:
         # Host methods may take the other host (src.field_diff(r, dst)).
         arg = self.host_expr if kind == "Host" else self.expr
         args = [arg(a, scope)[0] for a in tree.children[2:]]
-        return (lambda env: get_attr(obj(env), name)(*(a(env) for a in args))), result
+        if kind == "Host":
+            self.reads.method(tree.children[0], name, tree.children[2:], list(args))
+        read = attr_reader(name)
+        var = _variable(tree.children[0], scope)
+        if len(args) == 1 and var is not None:
+            (first,) = args
+            return (lambda env: read(env[var])(first(env))), result
+        if len(args) == 1:
+            (first,) = args
+            return (lambda env: read(obj(env))(first(env))), result
+        return (lambda env: read(obj(env))(*[a(env) for a in args])), result
 
     def x_call(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         name = str(tree.children[0])
@@ -357,26 +410,44 @@ class Compiler:
         args = [self.expr(a, scope)[0] for a in tree.children[1:]]
         if arity is not None and len(args) != arity:
             raise self.error(tree, f"{name}() takes {arity} argument(s), {len(args)} given")
-        return (lambda env: fn(*(a(env) for a in args))), result
+        if len(args) == 1:
+            (only,) = args
+            return (lambda env: fn(only(env))), result
+        return (lambda env: fn(*[a(env) for a in args])), result
 
     def x_list(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         items = [self.expr(c, scope) for c in tree.children]
         kinds = {k for _, k in items}
-        return (lambda env: [f(env) for f, _ in items]), f"list[{kinds.pop() if len(kinds) == 1 else 'any'}]"
+        fn: Fn = lambda env: [f(env) for f, _ in items]  # noqa: E731
+        self.reads.union(fn, [f for f, _ in items])
+        return fn, f"list[{kinds.pop() if len(kinds) == 1 else 'any'}]"
 
     def x_or(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         parts = [self.expr(c, scope) for c in tree.children]
         if len(parts) == 1:
             return parts[0]
         fns = [f for f, _ in parts]
-        return (lambda env: any(f(env) for f in fns)), "bool"
+
+        def any_of(env: Env) -> bool:
+            for f in fns:  # noqa: SIM110 (no generator per call: conditions run millions of times in a matrix)
+                if f(env):
+                    return True
+            return False
+
+        return any_of, "bool"
 
     def x_and(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
-        parts = [self.expr(c, scope) for c in tree.children]
+        saved = self.reads.snapshot()
+        parts = []
+        for c in tree.children:
+            parts.append(self.expr(c, scope))
+            self.reads.guard(c)
+        self.reads.restore(saved)
         if len(parts) == 1:
             return parts[0]
-        fns = [f for f, _ in parts]
-        return (lambda env: all(f(env) for f in fns)), "bool"
+        found = _all_of([f for f, _ in parts])
+        assert found is not None
+        return found, "bool"
 
     def x_not(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         fn, _ = self.expr(tree.children[0], scope)
@@ -384,7 +455,9 @@ class Compiler:
 
     def x_ternary(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         (yes, kind), (cond, _), (no, _) = (self.expr(c, scope) for c in tree.children)
-        return (lambda env: yes(env) if cond(env) else no(env)), kind
+        fn: Fn = lambda env: yes(env) if cond(env) else no(env)  # noqa: E731
+        self.reads.union(fn, [yes, no])
+        return fn, kind
 
     def x_compare(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         (left, _), op, (right, _) = (
@@ -393,12 +466,12 @@ class Compiler:
             self.expr(tree.children[2], scope),
         )
         ops: dict[str, Callable[[Any, Any], bool]] = {
-            "==": lambda a, b: a == b,
-            "!=": lambda a, b: a != b,
-            "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b,
+            "==": operator.eq,
+            "!=": operator.ne,
+            "<": operator.lt,
+            "<=": operator.le,
+            ">": operator.gt,
+            ">=": operator.ge,
         }
         compare = ops[op]
         return (lambda env: compare(left(env), right(env))), "bool"
@@ -434,20 +507,23 @@ class Compiler:
         if op == "*" or op == "//":
             kind = "int"
         ops: dict[str, Callable[[Any, Any], Any]] = {
-            "+": lambda a, b: a + b,
-            "-": lambda a, b: a - b,
-            "|": lambda a, b: a | b,
-            "&": lambda a, b: a & b,
-            "*": lambda a, b: a * b,
-            "//": lambda a, b: a // b,
+            "+": operator.add,
+            "-": operator.sub,
+            "|": operator.or_,
+            "&": operator.and_,
+            "*": operator.mul,
+            "//": operator.floordiv,
         }
         apply = checked(ops[op], op, self.span(tree))
-        return (lambda env: apply(left(env), right(env))), kind
+        fn: Fn = lambda env: apply(left(env), right(env))  # noqa: E731
+        self.reads.combine(fn, op, left, right)
+        return fn, kind
 
     def x_quantified(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         quant, name_token, coll_tree, cond_tree = tree.children
         name = str(name_token)
         coll, kind = self.expr(coll_tree, scope)
+        self.reads.bind(name, coll)
         outer = self.loops
         self._enter_loop(tree)
         try:
@@ -477,7 +553,49 @@ def _formatted(fn: Fn) -> Fn:
     return lambda env: text_of(fn(env))
 
 
+def _all_of(fns: list[Fn]) -> Fn | None:
+    """``all(f(env) for f in fns)``, without a generator per call; None when there is nothing to check."""
+    if not fns:
+        return None
+    if len(fns) == 1:
+        only = fns[0]
+        return lambda env: bool(only(env))
+
+    def all_of(env: Env) -> bool:
+        for f in fns:  # noqa: SIM110 (no generator per call: conditions run millions of times in a matrix)
+            if not f(env):
+                return False
+        return True
+
+    return all_of
+
+
+def _variable(tree: LarkNode, scope: dict[str, str]) -> str | None:
+    """The name, when an expression is just a variable in scope (its value is then ``env[name]``)."""
+    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
+        tree = tree.children[0]
+    if getattr(tree, "data", None) == "var" and str(tree.children[0]) in scope:
+        return str(tree.children[0])
+    return None
+
+
+def _conjuncts(tree: LarkNode) -> list[LarkNode]:
+    """The operands of a top-level ``and`` (seeing through single-operand wrappers), else the tree itself."""
+    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
+        tree = tree.children[0]
+    return list(tree.children) if getattr(tree, "data", None) == "and_" else [tree]
+
+
+def _mentions(tree: LarkNode, names: set[str]) -> bool:
+    """Does an expression (its templates aside: a condition has none) use any of ``names``?"""
+    if getattr(tree, "data", None) == "var":
+        return str(tree.children[0]) in names
+    return any(_mentions(c, names) for c in getattr(tree, "children", ()))
+
+
 def _product(bindings: list[tuple[str, Fn]], env: Env, span: Span) -> Iterator[Env]:
+    """Every combination of the loop variables, in one environment updated in place: a binding's name is
+    unique in its rule, and each combination is used before the next is made."""
     if not bindings:
         yield env
         return
@@ -485,7 +603,8 @@ def _product(bindings: list[tuple[str, Fn]], env: Env, span: Span) -> Iterator[E
     budget: Budget = env[BUDGET]
     for value in ordered(coll(env)):
         budget.step(span)
-        yield from _product(rest, {**env, name: value}, span)
+        env[name] = value
+        yield from _product(rest, env, span)
 
 
 def compile_rule(text: str, path: str, rule_id: str) -> CompiledRule:

@@ -18,6 +18,8 @@ MAX_RULE_BYTES = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
+    """The rules of a run, in catalogue order."""
+
     rules: tuple[CompiledRule, ...]
 
     def ids(self) -> list[str]:

@@ -36,7 +36,7 @@ def load_hosts(paths: Sequence[Path], roots: Sequence[Path]) -> list[Host]:
                     )
                 )
             continue
-        resolved = path.resolve()
+        resolved = loader.canonical(path)
         if resolved in taken:
             continue  # the same file named twice (directly and through its directory) counts once
         first = seen.setdefault(spec.info.name, resolved)

@@ -48,6 +48,8 @@ def merge(parent: Node, child: Node) -> Node:
 
 @dataclass(frozen=True, slots=True)
 class _Merged:
+    """A spec node with its extends chain merged in."""
+
     node: Node
     info: SpecInfo
 
@@ -69,11 +71,18 @@ class SpecLoader:
         self._merged: dict[Path, _Merged | InputErrors] = {}
         self._specs: dict[Path, Spec | InputErrors] = {}
         self._touched: set[Path] = set()
+        # Thousands of hosts name the same few kernels, VMMs and CPUs: each reference is resolved once.
+        self._refs: dict[tuple[str, Path], Path] = {}
+        self._origins: dict[tuple[str, Path], Path] = {}
+        self._canonical: dict[Path, Path] = {}
+        self._shown: dict[Path, str] = {}
 
     def fork(self) -> SpecLoader:
         """A loader with the same roots that shares the parsed files but builds and tracks on its own."""
         other = SpecLoader(self.roots)
         other._raw = self._raw
+        other._refs, other._origins = self._refs, self._origins
+        other._canonical, other._shown = self._canonical, self._shown
         return other
 
     @property
@@ -88,7 +97,7 @@ class SpecLoader:
             raise InputErrors([SpecError(span or Span(display_path(path), 1, 1),
                                          f"{display_path(path)} is a link that leaves the spec roots",
                                          "specs are read from inside the spec roots only; copy the spec in")])
-        resolved = path.resolve()
+        resolved = self.canonical(path)
         if resolved not in self._specs:
             self._specs[resolved] = InputErrors([])  # guards against host -> vmm -> ... cycles
             try:
@@ -106,6 +115,19 @@ class SpecLoader:
                 [SpecError(where, f"{result.info.name} is a {result.info.kind} spec, expected a {expect} spec")]
             )
         return result
+
+    def canonical(self, path: Path) -> Path:
+        """``path.resolve()``, once per path."""
+        found = self._canonical.get(path)
+        if found is None:
+            found = self._canonical[path] = path.resolve()
+        return found
+
+    def _display(self, path: Path) -> str:
+        found = self._shown.get(path)
+        if found is None:
+            found = self._shown[path] = display_path(path)
+        return found
 
     def load_host(self, path: Path) -> Host:
         spec = self.load(path)
@@ -125,7 +147,7 @@ class SpecLoader:
         self._touched.add(path)
         if path not in self._raw:
             try:
-                node = load_file(path, display_path(path))
+                node = load_file(path, self._display(path))
                 errors = check_document(node)
                 name = node.get("name")
                 if name is not None and isinstance(name.value, str) and name.value != path.stem:
@@ -188,7 +210,7 @@ class SpecLoader:
             )
             node = merge(base, node)
             chain = (parent.info.name, *parent.info.extends)
-        info = SpecInfo(kind, str(node.get("name").value), display_path(path), node.span, sources, chain)  # type: ignore[union-attr]
+        info = SpecInfo(kind, str(node.get("name").value), self._display(path), node.span, sources, chain)  # type: ignore[union-attr]
         missing = [k for k in REQUIRED_AFTER_EXTENDS[kind] if k not in node.value]  # type: ignore[operator]
         if kind is Kind.HOST and "observed" in node.value:  # type: ignore[operator]
             missing = [k for k in missing if k not in OBSERVED_REPLACES]
@@ -209,12 +231,20 @@ class SpecLoader:
     def _resolve(self, ref: Node, referrer: Path) -> Path:
         # A relative path is relative to the file it is written in, which for an inherited key is the
         # spec being extended, not the one that extends it.
-        written_in = Path(ref.span.path)
-        origin = written_in if written_in.is_file() else referrer
+        place = (ref.span.path, referrer)
+        origin = self._origins.get(place)
+        if origin is None:
+            written_in = Path(ref.span.path)
+            origin = self._origins[place] = written_in if written_in.is_file() else referrer
+        key = (str(ref.value), origin.parent)  # what a resolution depends on (a name: on the roots only)
+        found = self._refs.get(key)
+        if found is not None:
+            return found
         try:
-            return self.roots.resolve(str(ref.value), ref.span, origin)
+            found = self._refs[key] = self.roots.resolve(str(ref.value), ref.span, origin)
         except SpecError as exc:
             raise InputErrors([exc]) from None
+        return found
 
     def _build(self, path: Path) -> Spec:
         merged = self._merge_chain(path)

@@ -55,6 +55,8 @@ class SpecInfo:
 
 @dataclass(frozen=True, slots=True)
 class KernelRegister:
+    """A register the kernel lists for a vCPU (KVM_GET_REG_LIST), and what it depends on."""
+
     reg: int
     span: Span
     requires_feature: str | None = None
@@ -72,6 +74,8 @@ class KernelRegister:
 
 @dataclass(frozen=True, slots=True)
 class Psci:
+    """The PSCI versions a kernel implements and the one it gives a guest by default."""
+
     versions: frozenset[int]
     default: int
     span: Span
@@ -80,6 +84,8 @@ class Psci:
 
 @dataclass(frozen=True, slots=True)
 class Workaround:
+    """An SMCCC_ARCH_WORKAROUND firmware register: the level per CPU state and how a restore is judged."""
+
     reg: int
     vulnerability: str
     levels: Mapping[str, int]
@@ -89,6 +95,8 @@ class Workaround:
 
 @dataclass(frozen=True, slots=True)
 class Bit:
+    """One bit of a hypercall bitmap: its name, index and whether the kernel sets it by default."""
+
     name: str
     index: int
     default: bool
@@ -97,6 +105,8 @@ class Bit:
 
 @dataclass(frozen=True, slots=True)
 class Bitmap:
+    """A hypercall bitmap firmware register and its bits."""
+
     reg: int
     bits: tuple[Bit, ...]
     span: Span
@@ -119,6 +129,8 @@ class Bitmap:
 
 @dataclass(frozen=True, slots=True)
 class IdField:
+    """A field of an ID register: its bits, safety rule and whether KVM lets a VMM write it."""
+
     name: str
     lsb: int
     width: int
@@ -157,6 +169,8 @@ class IdField:
 
 @dataclass(frozen=True, slots=True)
 class IdRegister:
+    """An ID register and the layout of its fields."""
+
     reg: int
     fields: tuple[IdField, ...]
     span: Span
@@ -167,6 +181,8 @@ class IdRegister:
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
+    """A kernel spec: the registers, firmware and ID-register behaviour KVM has in that version."""
+
     info: SpecInfo
     version: str
     arch: str
@@ -184,6 +200,8 @@ class Kernel:
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """What a VMM saves and restores, and how it treats registers the other side lacks."""
+
     span: Span
     saves_all_listed: bool = True
     saved_firmware: frozenset[int] = frozenset()
@@ -207,6 +225,8 @@ class Write:
 
 @dataclass(frozen=True, slots=True)
 class Memory:
+    """How a VMM handles memory slots and dirty tracking during migration."""
+
     span: Span
     slot_changes_during_dirty_log: bool = False
     quiesces_vcpus: bool = False
@@ -216,6 +236,8 @@ class Memory:
 
 @dataclass(frozen=True, slots=True)
 class Cpu:
+    """A CPU spec: the values of its ID and implementation registers, its errata."""
+
     info: SpecInfo
     vendor: str
     registers: Mapping[int, tuple[int, Span]]
@@ -228,6 +250,8 @@ class Cpu:
 
 @dataclass(frozen=True, slots=True)
 class Vmm:
+    """A VMM spec: its writes, ID-register overrides, migration and memory behaviour."""
+
     info: SpecInfo
     product: str
     version: str
@@ -243,6 +267,8 @@ class Vmm:
 
 @dataclass(frozen=True, slots=True)
 class Host:
+    """A host spec: a kernel, a VMM and a CPU, with its vCPU count and features."""
+
     info: SpecInfo
     kernel: Kernel
     vmm: Vmm

@@ -51,6 +51,8 @@ def type_name(value: object) -> str:
 
 @dataclass
 class Str(Type):
+    """A string, optionally matching a pattern or one of a set of values."""
+
     description: str = ""
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
@@ -83,6 +85,8 @@ class Str(Type):
 
 @dataclass
 class Int(Type):
+    """An integer within bounds."""
+
     description: str = ""
     minimum: int = 0
     maximum: int = (1 << 64) - 1
@@ -108,6 +112,8 @@ class Int(Type):
 
 @dataclass
 class Bool(Type):
+    """A boolean."""
+
     description: str = ""
 
     def check(self, node: Node, errors: list[SpecError]) -> None:
@@ -120,6 +126,8 @@ class Bool(Type):
 
 @dataclass
 class ListOf(Type):
+    """A list of one shape, its items unique unless said otherwise."""
+
     item: Type
     description: str = ""
     unique: bool = True

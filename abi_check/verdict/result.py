@@ -21,6 +21,8 @@ class FailOn(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PairResult:
+    """The findings of one directional pair, the waived ones apart."""
+
     source: str
     destination: str
     findings: tuple[Finding, ...]
@@ -40,6 +42,8 @@ class PairResult:
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """Everything a checking command found, as reporters take it."""
+
     command: str
     pairs: tuple[PairResult, ...]
     inputs: tuple[str, ...]
