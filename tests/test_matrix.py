@@ -360,3 +360,13 @@ def test_crashing_rules_are_internal_errors_in_every_cell_as_in_pair(tmp_path: P
     assert len(outcomes) == len(set(outcomes))
     assert any(o.crashes == 2 for o in outcomes) and any(o.crashes == 1 for o in outcomes)
     assert any(o.crashes == 0 for o in outcomes)
+
+
+def test_domains_do_not_depend_on_the_exit_threshold() -> None:
+    """--fail-on sets the exit code only: the domains and what separates them are the same at every threshold."""
+    default = run("matrix")
+    never = run("matrix", "--fail-on", "never")
+    tail = lambda text: text[text.index("migration domains"):]  # noqa: E731
+    assert tail(default.stdout) == tail(never.stdout)
+    assert "every move inside one works both ways (no error" in default.stdout
+    assert "what separates them" in never.stdout and never.returncode == 0 and default.returncode != 0

@@ -40,7 +40,7 @@ def run_matrix(
     inputs = tuple(display_path(p) for p in paths)
     if fmt in RESULT_FORMATS:
         return emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)
-    domains, separations = find_domains(matrix, settings.fail_on)
+    domains, separations = find_domains(matrix)  # independent of --fail-on, which sets only the exit code
     with_findings = findings if findings is not None else len(hosts) <= FINDINGS_HOST_LIMIT
     report = MatrixReport(matrix, domains, separations, settings.fail_on, inputs, with_findings)
     color = fmt is MatrixFormat.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")

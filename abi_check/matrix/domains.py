@@ -39,7 +39,12 @@ class Separation:
     rules: tuple[tuple[str, int], ...]  # every separating rule with its count, most frequent first
 
 
-def find_domains(matrix: Matrix, fail_on: FailOn) -> tuple[list[Domain], list[Separation]]:
+# A move works when the migration does not fail: a guest ABI change (a warning) still moves the VM. Domains and
+# what separates them mean the same whatever --fail-on says; the threshold only sets the exit code.
+WORKS_AT = FailOn.ERROR
+
+
+def find_domains(matrix: Matrix, fail_on: FailOn = WORKS_AT) -> tuple[list[Domain], list[Separation]]:
     n = len(matrix.abis)
     works = matrix.works(fail_on)
     mutual = works & works.T
