@@ -12,11 +12,11 @@ from abi_check.abi.effective import EffectiveAbi, Origin, Value
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
 from abi_check.spec.encodings import level_name, psci_str
+from abi_check.spec.fromdump import OBSERVED as OBSERVED_VENDOR  # the vendor of an observed host's CPU
 
 # The origin of a listed register whose value no spec gives (guest state, or an ID register the CPU spec omits).
 NOT_MODELLED = "listed, value not modelled"
 OBSERVED = "observed on the host"
-OBSERVED_VENDOR = "observed"  # spec/fromdump.py's CPU of a host spec with 'observed: DUMP'
 
 
 @dataclass(frozen=True, slots=True)

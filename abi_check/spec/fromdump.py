@@ -19,7 +19,7 @@ from abi_check.spec import registers as regs
 from abi_check.spec.model import Bit, Bitmap, Cpu, IdRegister, Kernel, KernelRegister, Kind, Psci, SpecInfo, Workaround
 from abi_check.spec.observed import Observed, ObservedVcpu
 
-OBSERVED = "observed"  # the vulnerability state an observed WORKAROUND level maps from
+OBSERVED = "observed"  # the vulnerability state an observed WORKAROUND level maps from, and the CPU's vendor
 PSCI_0_1 = 0x1
 # Registers whose value is the CPU's (the guest sees the host's, or KVM's sanitised view of it).
 CPU_REGISTERS = ("MIDR_EL1", "REVIDR_EL1", "AIDR_EL1", "CTR_EL0", "CLIDR_EL1")
@@ -97,7 +97,7 @@ def observed_cpu(observed: Observed, donor: Kernel, name: str) -> Cpu:
     vulnerabilities |= {_vulnerability(reg): (OBSERVED, span) for reg in donor.workarounds
                         if reg in fullest.values and fullest.values[reg] is not None}
     info = SpecInfo(Kind.CPU, name, observed.path, span, (f"observed dump {observed.path}",))
-    return Cpu(info, "observed", values, vulnerabilities, ())
+    return Cpu(info, OBSERVED, values, vulnerabilities, ())
 
 
 def _main(observed: Observed) -> ObservedVcpu:
