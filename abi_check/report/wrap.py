@@ -38,7 +38,8 @@ def visible(text: str) -> int:
 
 def wrap_line(line: str, width: int, hang: int | None = None) -> list[str]:
     """``line`` as lines of at most ``width`` columns, broken at spaces only; continuation lines are indented by
-    ``hang`` (default: the line's own indent plus four). A word longer than the room is kept whole, on its own."""
+    ``hang`` (default: the line's own indent plus four). A word longer than the room gives up its indent; one
+    longer than the width is kept whole, on its own."""
     if visible(line) <= width:
         return [line]
     plain = _SGR.sub("", line)
@@ -46,7 +47,7 @@ def wrap_line(line: str, width: int, hang: int | None = None) -> list[str]:
     if hang is None:
         hang = indent + 4
     if hang > width // 2:
-        hang = min(indent, width // 4)
+        hang = min(indent + 4, width // 4)
     stripped = line.lstrip(" ")
     lead = line[: len(line) - len(stripped)]
     parts = re.split(r"( +)", stripped)
@@ -63,13 +64,29 @@ def wrap_line(line: str, width: int, hang: int | None = None) -> list[str]:
         length = visible(part)
         if started and size + len(gap) + length > width:
             out.append(current)
-            current, size = " " * hang + part, hang + length
+            indent = max(0, min(hang, width - length))  # a long word (a URL) gives up indent before the width
+            current, size = " " * indent + part, indent + length
         else:
             current, size = current + (gap if started else "") + part, size + (len(gap) if started else 0) + length
         started = True
         gap = ""
     out.append(current + gap)
     return out
+
+
+def reflow(text: str, width: int | None) -> str:
+    """Prose hard-wrapped at some other width (rule descriptions): on a terminal, each paragraph's lines are joined
+    and wrapped again, flush left; paragraphs with indented or list lines keep their lines."""
+    if width is None:
+        return text
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.split("\n")
+        if all(line and not line[0].isspace() and not line.startswith(("-", "*", "|")) for line in lines):
+            paragraphs.append(wrap(" ".join(lines), width, 0))
+        else:
+            paragraphs.append(wrap(paragraph, width))
+    return "\n\n".join(paragraphs)
 
 
 def wrap(text: str, width: int | None, hang: int | None = None) -> str:
