@@ -153,3 +153,10 @@ def test_help_keeps_brackets_uses_placeholders_and_shows_examples() -> None:
         assert "$ abi-check " + command in cli(command, "--help", COLUMNS="120").stdout, command
     top = cli("--help", COLUMNS="120").stdout
     assert "--install-completion" in top and "$ abi-check matrix --fail-on never" in top
+
+
+def test_pair_wraps_the_same_on_the_fast_path_and_through_typer() -> None:
+    fast = cli("pair", "n1-linux-6.13-qemu-10.2", "n1-linux-6.1-qemu-8.2", COLUMNS="80")
+    typer = cli("pair", "--format=text", "n1-linux-6.13-qemu-10.2", "n1-linux-6.1-qemu-8.2", COLUMNS="80")
+    assert fast.stdout == typer.stdout and fast.returncode == typer.returncode
+    assert all(len(line) <= 80 for line in fast.stdout.splitlines())
