@@ -25,6 +25,52 @@ def _guard(run: Callable[[], int]) -> int:
         return ExitCode.INPUT_ERROR
 
 
+def _names(kind: str, incomplete: str) -> list[str]:
+    """Shell completion: the shipped specs of a kind (hosts, kernels, vmms, cpus) whose names start with what was
+    typed. Something that looks like a path gets nothing here, so the shell completes file names."""
+    from abi_check.resources import catalogue_dir
+
+    if "/" in incomplete or incomplete.startswith((".", "~")):
+        return []
+    try:
+        names = sorted(p.stem for p in (catalogue_dir() / kind).glob("*.yaml"))
+    except OSError:
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def _hosts(incomplete: str) -> list[str]:
+    return _names("hosts", incomplete)
+
+
+def _kernels(incomplete: str) -> list[str]:
+    return _names("kernels", incomplete)
+
+
+def _vmms(incomplete: str) -> list[str]:
+    return _names("vmms", incomplete)
+
+
+def _cpus(incomplete: str) -> list[str]:
+    return _names("cpus", incomplete)
+
+
+def _rule_ids(incomplete: str) -> list[str]:
+    """Shell completion: the shipped rules' ids (each rule is the file <id>.rule; nothing is parsed)."""
+    from abi_check.resources import rules_dir
+
+    try:
+        ids = sorted(p.stem for p in rules_dir().glob("*.rule"))
+    except OSError:
+        return []
+    return [i for i in ids if i.startswith(incomplete)]
+
+
+def _examples(*lines: str) -> str:
+    """A command's examples, for the end of its --help (one paragraph each, so rich keeps the lines)."""
+    return "Examples:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+
+
 def _app() -> "typer.Typer":
     import typer
 
@@ -34,8 +80,14 @@ def _app() -> "typer.Typer":
     app = typer.Typer(
         name="abi-check",
         help="Guest-visible ABI compatibility and rollback safety for KVM/arm64 VMs.",
+        epilog=_examples(
+            "abi-check matrix --fail-on never",
+            "abi-check pair n1-linux-6.12-qemu-10.2 n1-linux-6.13-qemu-10.2 --both",
+            "abi-check explain psci-not-implemented",
+            "abi-check --install-completion",
+        ),
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
 
@@ -53,8 +105,10 @@ def _app() -> "typer.Typer":
     ) -> None:
         """Guest-visible ABI compatibility and rollback safety for KVM/arm64 VMs."""
 
-    roots_opt = typer.Option("--root", help="A directory to look up spec names in, before the shipped catalogue.")
-    rules_opt = typer.Option("--rules", help="A directory of extra .rule files (repeatable).")
+    roots_opt = typer.Option(
+        "--root", metavar="DIR", help="A directory to look up spec names in, before the shipped catalogue."
+    )
+    rules_opt = typer.Option("--rules", metavar="DIR", help="A directory of extra .rule files (repeatable).")
     format_opt = typer.Option("--format", "-f", help="Output format.")
     fail_opt = typer.Option(
         "--fail-on", help="Lowest severity that makes the exit code non-zero (default: the configuration's, or warning)"
@@ -65,16 +119,24 @@ def _app() -> "typer.Typer":
         "(default: exit 0 once the answer is written).",
     )
     config_opt = typer.Option(
-        "--config", help="Configuration file (default: .abi-check.yaml or pyproject.toml [tool.abi-check] upward)."
+        "--config",
+        metavar="FILE",
+        # \\[ : rich markup would take [tool.abi-check] for a style and drop it
+        help="Configuration file (default: .abi-check.yaml or pyproject.toml \\[tool.abi-check] upward).",
     )
-    waivers_opt = typer.Option("--waivers", help="A file of accepted findings, each with a reason (and an expiry).")
-    output_opt = typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
+    waivers_opt = typer.Option(
+        "--waivers", metavar="FILE", help="A file of accepted findings, each with a reason (and an expiry)."
+    )
+    output_opt = typer.Option("--output", "-o", metavar="FILE", help="Write the report to this file instead of stdout.")
 
-    @app.command()
+    @app.command(epilog=_examples("abi-check lint", "abi-check lint specs/hosts/my-host.yaml --root specs"))
     def lint(
         specs: Annotated[
             list[Path] | None,
-            typer.Argument(help="Spec files or directories (every .yaml below); default: the shipped catalogue."),
+            typer.Argument(
+                metavar="[SPEC|DIR]...",
+                help="Spec files or directories (every .yaml below); default: the shipped catalogue.",
+            ),
         ] = None,
         root: Annotated[list[Path] | None, roots_opt] = None,
     ) -> None:
@@ -93,11 +155,30 @@ def _app() -> "typer.Typer":
 
         print(json.dumps(json_schema(), indent=2))
 
-    @app.command()
+    @app.command(
+        epilog=_examples(
+            "abi-check pair n1-linux-6.12-qemu-10.2 n1-linux-6.13-qemu-10.2 --both",
+            "abi-check pair old.yaml new.yaml --format sarif -o pair.sarif",
+        )
+    )
     def pair(
-        src: Annotated[Path, typer.Argument(help="Source host: a spec file or a name (n1-linux-6.13-qemu-10.2); or a "
-                                            "kernel (VMM, CPU) spec, checked against DST's on the same host.")],
-        dst: Annotated[Path, typer.Argument(help="Destination host (file or name), or a kernel (VMM, CPU) spec.")],
+        src: Annotated[
+            Path,
+            typer.Argument(
+                metavar="SRC",
+                autocompletion=_hosts,
+                help="Source host: a spec file or a name (n1-linux-6.13-qemu-10.2); or a kernel (VMM, CPU) spec, "
+                "checked against DST's on the same host.",
+            ),
+        ],
+        dst: Annotated[
+            Path,
+            typer.Argument(
+                metavar="DST",
+                autocompletion=_hosts,
+                help="Destination host (file or name), or a kernel (VMM, CPU) spec.",
+            ),
+        ],
         both: Annotated[bool, typer.Option("--both", help="Also check dst -> src (the rollback).")] = False,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
         fail_on: Annotated[FailOn | None, fail_opt] = None,
@@ -124,13 +205,18 @@ def _app() -> "typer.Typer":
             )
         )
 
-    @app.command()
+    @app.command(
+        epilog=_examples(
+            "abi-check matrix --fail-on never", "abi-check matrix specs/hosts --format html -o matrix.html"
+        )
+    )
     def matrix(
         specs: Annotated[
             list[Path] | None,
             typer.Argument(
                 help="Host specs (files or names) or directories of them; default: the shipped hosts.",
-                metavar="[SPEC|NAME|DIR]..."
+                metavar="[SPEC|NAME|DIR]...",
+                autocompletion=_hosts,
             ),
         ] = None,
         fmt: Annotated[MatrixFormat, format_opt] = MatrixFormat.TEXT,
@@ -173,11 +259,17 @@ def _app() -> "typer.Typer":
     def baseline(
         hosts: Annotated[
             list[Path] | None,
-            typer.Argument(help="Host specs or directories of them; default: the shipped hosts."),
+            typer.Argument(
+                metavar="[SPEC|DIR]...",
+                autocompletion=_hosts,
+                help="Host specs or directories of them; default: the shipped hosts.",
+            ),
         ] = None,
         output_dir: Annotated[
             Path | None,
-            typer.Option("--output-dir", "-d", help="Write the VMM overlays and the hosts using them here."),
+            typer.Option(
+                "--output-dir", "-d", metavar="DIR", help="Write the VMM overlays and the hosts using them here."
+            ),
         ] = None,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
         fail_on: Annotated[FailOn | None, answer_fail_opt] = None,
@@ -203,16 +295,26 @@ def _app() -> "typer.Typer":
             )
         )
 
-    @app.command()
+    @app.command(epilog=_examples("abi-check fence linux-6.6 linux-6.12 linux-6.13 --vmm qemu-8.2 --vmm qemu-10.2"))
     def fence(
         kernels: Annotated[
-            list[str], typer.Argument(metavar="KERNEL", help="Kernel releases, oldest first (names or files).")
+            list[str],
+            typer.Argument(
+                metavar="KERNEL...", autocompletion=_kernels, help="Kernel releases, oldest first (names or files)."
+            ),
         ],
         vmm: Annotated[
-            list[str], typer.Option("--vmm", help="VMM releases, oldest first (names or files; repeatable).")
+            list[str],
+            typer.Option(
+                "--vmm", metavar="VMM", autocompletion=_vmms,
+                help="VMM releases, oldest first (names or files; repeatable).",
+            ),
         ],
         cpu: Annotated[
-            list[str] | None, typer.Option("--cpu", help="Host CPU (repeatable); default: neoverse-n1.")
+            list[str] | None,
+            typer.Option(
+                "--cpu", metavar="CPU", autocompletion=_cpus, help="Host CPU (repeatable); default: neoverse-n1."
+            ),
         ] = None,
         vcpus: Annotated[int, typer.Option("--vcpus", min=1, max=4096, help="vCPUs of the VMs.")] = 16,
         fmt: Annotated[Format, format_opt] = Format.TEXT,
@@ -241,12 +343,22 @@ def _app() -> "typer.Typer":
             )
         )
 
-    @app.command()
+    @app.command(
+        epilog=_examples(
+            "abi-check gate --against origin/main",
+            "abi-check gate --against origin/main -f github -f sarif=gate.sarif",
+        )
+    )
     def gate(
-        against: Annotated[str, typer.Option("--against", help="The git ref to compare with (origin/main).")],
+        against: Annotated[
+            str, typer.Option("--against", metavar="REF", help="The git ref to compare with (origin/main).")
+        ],
         paths: Annotated[
             list[Path] | None,
-            typer.Argument(help="Spec directories to gate; default: spec-roots in the configuration, or specs/."),
+            typer.Argument(
+                metavar="[DIR]...",
+                help="Spec directories to gate; default: spec-roots in the configuration, or specs/.",
+            ),
         ] = None,
         fleet: Annotated[
             bool,
@@ -270,6 +382,7 @@ def _app() -> "typer.Typer":
             Path | None,
             typer.Option(
                 "--write-waivers",
+                metavar="FILE",
                 help="Write a waiver for each finding this run reports to FILE, with an empty reason for a person "
                 "to fill in (the gate refuses an empty reason): adopt the gate on a fleet with findings today.",
             ),
@@ -297,7 +410,7 @@ def _app() -> "typer.Typer":
 
     @app.command()
     def show(
-        hosts: Annotated[list[Path], typer.Argument(metavar="HOST...", help="Host specs.")],
+        hosts: Annotated[list[Path], typer.Argument(metavar="HOST...", autocompletion=_hosts, help="Host specs.")],
         fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
@@ -310,8 +423,8 @@ def _app() -> "typer.Typer":
 
     @app.command()
     def diff(
-        a: Annotated[Path, typer.Argument(metavar="A", help="A host spec.")],
-        b: Annotated[Path, typer.Argument(metavar="B", help="Another host spec.")],
+        a: Annotated[Path, typer.Argument(metavar="A", autocompletion=_hosts, help="A host spec.")],
+        b: Annotated[Path, typer.Argument(metavar="B", autocompletion=_hosts, help="Another host spec.")],
         fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
@@ -339,8 +452,13 @@ def _app() -> "typer.Typer":
             list[Path], typer.Argument(metavar="[HOST] DUMP", help="A host spec and a dump, or only a dump with "
                                        "--kernel and --cpu.")
         ],
-        kernel: Annotated[str | None, typer.Option("--kernel", help="A kernel spec (name or file).")] = None,
-        cpu: Annotated[str | None, typer.Option("--cpu", help="A CPU spec (name or file).")] = None,
+        kernel: Annotated[
+            str | None,
+            typer.Option("--kernel", metavar="KERNEL", autocompletion=_kernels, help="A kernel spec (name or file)."),
+        ] = None,
+        cpu: Annotated[
+            str | None, typer.Option("--cpu", metavar="CPU", autocompletion=_cpus, help="A CPU spec (name or file).")
+        ] = None,
         fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,
@@ -389,9 +507,12 @@ def _app() -> "typer.Typer":
 
         raise typer.Exit(_guard(lambda: run_rule_tests(fixtures, rules or [], root or [])))
 
-    @app.command()
+    @app.command(epilog=_examples("abi-check explain psci-not-implemented", "abi-check rules"))
     def explain(
-        rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id (abi-check rules lists them).")],
+        rule_id: Annotated[
+            str,
+            typer.Argument(metavar="ID", autocompletion=_rule_ids, help="A rule id (abi-check rules lists them)."),
+        ],
         rules: Annotated[list[Path] | None, rules_opt] = None,
     ) -> None:
         """Print a rule's documentation, its source and a live example from the catalogue."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,11 @@ from abi_check.spec.loader import SpecLoader
 
 CATALOGUE = catalogue_dir().resolve()
 HOSTS = CATALOGUE / "hosts"
+
+# pytest imports readline, and GNU readline exports COLUMNS (80) to every child process: a CLI a test runs would
+# wrap its text reports as on an 80-column terminal. Tests that want a width set COLUMNS themselves.
+os.environ.pop("COLUMNS", None)
+os.unsetenv("COLUMNS")
 
 
 @pytest.fixture(scope="session")

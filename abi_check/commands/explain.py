@@ -13,6 +13,7 @@ from abi_check.abi.views import HostView
 from abi_check.errors import InputError, printable
 from abi_check.exitcodes import ExitCode
 from abi_check.report.formats import Format
+from abi_check.report.wrap import reflow, text_width, wrap
 from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec.catalogue import SpecRoots
@@ -41,9 +42,10 @@ def list_rules(rule_dirs: Sequence[Path], fmt: Format) -> int:
         _say(rules_markdown(rules).rstrip("\n"))
         return ExitCode.OK
     width = max(len(r.meta.id) for r in rules.rules)
+    summary_column = width + 2 + 7 + 2 + 18 + 2  # a wrapped summary goes on under itself, when there is room
     for rule in sorted(rules.rules, key=lambda r: (r.meta.category, r.meta.id)):
         m = rule.meta
-        _say(f"{m.id:<{width}}  {m.severity.value:<7}  {m.category:<18}  {m.summary}")
+        _say(f"{m.id:<{width}}  {m.severity.value:<7}  {m.category:<18}  {m.summary}", hang=summary_column)
     _say(f"{len(rules.rules)} rules; 'abi-check explain ID' documents one")
     return ExitCode.OK
 
@@ -78,10 +80,10 @@ def explain(rule_id: str, rule_dirs: Sequence[Path]) -> int:
     _say(f"  reference: {m.reference}")
     _say(f"  defined in: {m.path}")
     _say("")
-    _say(m.summary)
+    _say(m.summary, hang=0)
     if m.description:
         _say("")
-        _say(m.description)
+        print(reflow(printable(m.description, lines=True), text_width()))
     if m.example:
         _say("")
         _say(f"Example: {m.example}")
@@ -107,6 +109,7 @@ def _live_example(rules: object, rule_id: str, src_name: str, dst_name: str) -> 
         _say("    nothing (the catalogue changed since the example was written)")
 
 
-def _say(text: str) -> None:
-    """Rule metadata and messages may come from a pull request's rules: no control character leaves raw."""
-    print(printable(text, lines=True))
+def _say(text: str, hang: int | None = None) -> None:
+    """Rule metadata and messages may come from a pull request's rules: no control character leaves raw. On a
+    terminal (or with COLUMNS), lines wrap at spaces to its width."""
+    print(wrap(printable(text, lines=True), text_width(), hang))

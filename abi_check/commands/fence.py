@@ -16,6 +16,7 @@ from abi_check.exitcodes import ExitCode
 from abi_check.report.fence import Blocking, FenceCell, FenceReport, render
 from abi_check.report.formats import Format
 from abi_check.report.output import write_output
+from abi_check.report.wrap import text_width
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
 from abi_check.spec.hostcheck import ErrorList, check_host
@@ -200,7 +201,7 @@ def run_fence(
                          f"{first.errors[0]})", "check the VMMs' vcpu-features and writes against the kernels")
     report = build_report(ks, vs, cs, vcpus, limit, grid, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_output(render(report, fmt, color), output)
+    write_output(render(report, fmt, color, text_width(output)), output)
     code = answer_exit_code(report.result.findings, fail_on)
     return code | ExitCode.TOOL_FAILURE if crashed else code
 

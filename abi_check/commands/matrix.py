@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from abi_check.config.settings import Settings
+from abi_check.errors import printable
 from abi_check.exitcodes import ExitCode
 from abi_check.matrix.domains import find_domains
 from abi_check.matrix.grid import Matrix, build_matrix
@@ -39,13 +40,29 @@ def run_matrix(
         matrix = build_matrix(hosts, settings.rules, workers, progress, settings.policy.severity)
     inputs = tuple(display_path(p) for p in paths)
     if fmt in RESULT_FORMATS:
-        return emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)
+        code = emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)
+        _wrote(output, len(hosts))
+        return code
     domains, separations = find_domains(matrix)  # independent of --fail-on, which sets only the exit code
     with_findings = findings if findings is not None else len(hosts) <= FINDINGS_HOST_LIMIT
     report = MatrixReport(matrix, domains, separations, settings.fail_on, inputs, with_findings)
     color = fmt is MatrixFormat.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_chunks(matrix_reporter(fmt)(report, color), output, terminal=color)
+    if fmt is MatrixFormat.TEXT:
+        from abi_check.report.matrix_text import render as text
+        from abi_check.report.wrap import text_width
+
+        chunks: Iterable[str] = text(report, color, text_width(output))
+    else:
+        chunks = matrix_reporter(fmt)(report, color)
+    write_chunks(chunks, output, terminal=color)
+    _wrote(output, len(hosts))
     return exit_code(report)
+
+
+def _wrote(output: Path | None, hosts: int) -> None:
+    """``-o FILE`` writes nothing on stdout: say on stderr, in one line, what was written."""
+    if output is not None:
+        print(printable(f"wrote {output} ({hosts} hosts, {hosts * hosts} pairs)"), file=sys.stderr)
 
 
 # Fewer evaluations than this per worker cost more in forking and pickling than they save.

@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass, field, replace
 
 from abi_check.report.formats import Format, reporter
+from abi_check.report.wrap import wrap
 from abi_check.verdict.result import Result
 
 
@@ -69,11 +70,11 @@ class BaselineReport:
         }
 
 
-def render(report: BaselineReport, fmt: Format, color: bool = False) -> str:
+def render(report: BaselineReport, fmt: Format, color: bool = False, width: int | None = None) -> str:
     """Text and Markdown have their own layout; JSON and any later format get the common result shape, with the
     baseline under the key ``baseline``."""
     if fmt is Format.TEXT:
-        return text(report, color)
+        return text(report, color, width)
     if fmt is Format.MARKDOWN:
         return markdown(report)
     result = replace(report.result, extra={**report.result.extra, "baseline": report.to_data()})
@@ -85,7 +86,8 @@ def _summary(report: BaselineReport) -> str:
     return f"{len(report.members)} of {total} host(s) can share one configuration"
 
 
-def text(report: BaselineReport, color: bool = False) -> str:
+def text(report: BaselineReport, color: bool = False, width: int | None = None) -> str:
+    """``width``: wrap lines at spaces to it (a terminal), never the files shown (YAML); None keeps them whole."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -122,11 +124,13 @@ def text(report: BaselineReport, color: bool = False) -> str:
             out(f"    [{style}]{o.severity}[/] [bold]{escape(o.rule)}[/] with {escape(_with(report, o.members))}")
             out(f"      why: {escape(o.reason)}")
             out(f"      e.g. {escape(o.example)}")
+    cut = buffer.tell()  # the files below are YAML: never wrapped
     if report.output_dir is None:
         for path, body in report.files:
             out(f"--- {escape(path)}")
             out(escape(body.rstrip("\n")))
-    return buffer.getvalue()
+    value = buffer.getvalue()
+    return wrap(value[:cut], width) + value[cut:]
 
 
 def _with(report: BaselineReport, members: tuple[str, ...]) -> str:

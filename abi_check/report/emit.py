@@ -15,8 +15,15 @@ from abi_check.verdict.result import Result, exit_code
 def emit(result: Result, fmt: Format, output: Path | None) -> int:
     """Waived findings never count; a crashed rule always sets bit 1, whatever the format or threshold."""
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if fmt is Format.TEXT:
+        from abi_check.report.text import render as text
+        from abi_check.report.wrap import text_width
+
+        report = text(result, color, text_width(output))
+    else:
+        report = reporter(fmt)(result, color)
     # a file that cannot be written is an input error
-    write_output(reporter(fmt)(result, color), output, terminal=color)
+    write_output(report, output, terminal=color)
     return exit_code(result.findings, result.fail_on)
 
 

@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass, replace
 
 from abi_check.report.formats import Format, reporter
+from abi_check.report.wrap import wrap
 from abi_check.verdict.findings import Severity
 from abi_check.verdict.result import Result
 
@@ -78,11 +79,11 @@ MARK = {"fence": "F", "safe": ".", "unsafe": "x", "invalid": "-"}
 ICON = {"fence": "🚧 fence", "safe": "✅", "unsafe": "❌", "invalid": "— invalid"}
 
 
-def render(report: FenceReport, fmt: Format, color: bool = False) -> str:
+def render(report: FenceReport, fmt: Format, color: bool = False, width: int | None = None) -> str:
     """Text and Markdown have their own layout; JSON and any later format get the common result shape (the pair
     that blocks each unsafe combination), with the grid under the key ``fence``."""
     if fmt is Format.TEXT:
-        return text(report, color)
+        return text(report, color, width)
     if fmt is Format.MARKDOWN:
         return markdown(report)
     result = replace(report.result, extra={**report.result.extra, "fence": report.to_data()})
@@ -109,7 +110,8 @@ def _why(cell: FenceCell, arrow: str = "->") -> str:
     return f"{', '.join(cell.rules)}; e.g. {first.source} {arrow} {first.destination}: {first.message}"
 
 
-def text(report: FenceReport, color: bool = False) -> str:
+def text(report: FenceReport, color: bool = False, width: int | None = None) -> str:
+    """``width``: wrap lines at spaces to it (a terminal); None keeps them whole."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -118,10 +120,10 @@ def text(report: FenceReport, color: bool = False) -> str:
     out = console.print
     out(f"[bold]{escape(_headline(report))}[/]")
     out(f"  {escape(_scope(report))}")
-    width = max(len(k) for k in report.kernels) if report.kernels else 0
-    out("  " + " " * width + "  " + "  ".join(f"{j + 1}" for j in range(len(report.vmms))))
+    names = max(len(k) for k in report.kernels) if report.kernels else 0
+    out("  " + " " * names + "  " + "  ".join(f"{j + 1}" for j in range(len(report.vmms))))
     for kernel, row in zip(report.kernels, report.cells, strict=True):
-        out(f"  {escape(kernel):<{width}}  " + "  ".join(MARK[c.status] for c in row))
+        out(f"  {escape(kernel):<{names}}  " + "  ".join(MARK[c.status] for c in row))
     for j, vmm in enumerate(report.vmms):
         out(f"  {j + 1}: {escape(vmm)}")
     out("  F fence, . safe (after the fence), x unsafe, - invalid combination")
@@ -131,7 +133,7 @@ def text(report: FenceReport, color: bool = False) -> str:
     for cell in listed:
         style = "bold red" if cell.status == "unsafe" else "dim"
         out(f"  [{style}]{escape(cell.label)}[/]: {escape(_why(cell))}")
-    return buffer.getvalue()
+    return wrap(buffer.getvalue(), width)
 
 
 def _cell(value: str) -> str:

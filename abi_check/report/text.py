@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from abi_check.errors import printable
 from abi_check.report.groups import grouped, pair_list, root_causes
+from abi_check.report.wrap import wrap
 from abi_check.verdict.findings import Severity
 from abi_check.verdict.result import Result
 
@@ -18,7 +19,8 @@ STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: 
 VERDICT = {"compatible": "green", "abi-change": "yellow", "fails": "bold red"}
 
 
-def render(result: Result, color: bool = False) -> str:
+def render(result: Result, color: bool = False, width: int | None = None) -> str:
+    """``width``: wrap lines to it at spaces (a terminal); None keeps every finding on its line (files, pipes)."""
     from rich.console import Console
     from rich.markup import escape as markup_escape
 
@@ -29,7 +31,7 @@ def render(result: Result, color: bool = False) -> str:
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False, soft_wrap=True)
     if grouped(result):
         _causes(result, console, escape)
-        return buffer.getvalue()
+        return wrap(buffer.getvalue(), width)
     for pair in result.pairs:
         verdict = pair.verdict
         console.print(f"[bold]{escape(pair.source)} -> {escape(pair.destination)}[/]: [{VERDICT[verdict]}]{verdict}[/]")
@@ -60,7 +62,7 @@ def render(result: Result, color: bool = False) -> str:
         f"{len(result.pairs)} pair(s): {counts['error']} error(s), {counts['warning']} warning(s), "
         f"{counts['note']} note(s)" + (f", {len(result.waived)} waived" if result.waived else "")
     )
-    return buffer.getvalue()
+    return wrap(buffer.getvalue(), width)
 
 
 def _causes(result: Result, console: Console, escape: Callable[[str], str]) -> None:

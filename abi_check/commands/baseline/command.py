@@ -17,6 +17,7 @@ from abi_check.errors import InputError, Span, SpecError
 from abi_check.report.baseline import BaselineReport, Excluded, Obstacle, render
 from abi_check.report.formats import Format
 from abi_check.report.output import write_output
+from abi_check.report.wrap import text_width
 from abi_check.resources import catalogue_dir
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec import registers as regs
@@ -180,6 +181,6 @@ def run_baseline(
             write_output(text, target)
         verify_written(output_dir, outcome.verified, refs, rules)
     color = fmt is Format.TEXT and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    write_output(render(report, fmt, color), output)
+    write_output(render(report, fmt, color, text_width(output)), output)
     return answer_exit_code(report.result.findings, fail_on)
 
