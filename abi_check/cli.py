@@ -410,7 +410,11 @@ def _app() -> "typer.Typer":
 
     @app.command()
     def show(
-        hosts: Annotated[list[Path], typer.Argument(metavar="HOST...", autocompletion=_hosts, help="Host specs.")],
+        hosts: Annotated[
+            list[Path],
+            typer.Argument(metavar="HOST...", autocompletion=_hosts,
+                           help="Host specs, or dumps (abi-check probe, Firecracker fingerprints)."),
+        ],
         fmt: Annotated[DescribeFormat, format_opt] = DescribeFormat.TEXT,
         root: Annotated[list[Path] | None, roots_opt] = None,
         output: Annotated[Path | None, output_opt] = None,

@@ -95,3 +95,16 @@ def test_a_real_graviton2_fingerprint_as_a_host(tmp_path: Path) -> None:
     done = cli("pair", str(model), str(host), "-f", "json")
     findings = {(f["rule"], f["subject"]) for p in json.loads(done.stdout)["pairs"] for f in p["findings"]}
     assert {("impl-id-mismatch", "MIDR_EL1"), ("impl-id-mismatch", "REVIDR_EL1")} <= findings, findings
+
+
+def test_show_and_diff_take_a_dump_on_its_own(dumped: Path) -> None:
+    dump = dumped.parent / "dumps" / "h.json"
+    done = cli("show", str(dump), "-f", "json")
+    assert done.returncode == 0, done.stderr
+    (host,) = json.loads(done.stdout)["hosts"]
+    regs = {r["name"]: r for r in host["registers"]}
+    assert host["kernel"] == "linux-6.15@6.15.3-custom" and host["vmm"] == "kvm"
+    assert regs["MIDR_EL1"]["origin"] == "observed on the host"
+    same = cli("diff", str(dumped), str(dump), "-f", "json")
+    changes = json.loads(same.stdout)["changes"]
+    assert all(c["kind"] in ("setting", "origin", "saved") for c in changes), changes  # same ABI, another VMM

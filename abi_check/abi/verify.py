@@ -15,7 +15,8 @@ from abi_check.abi.effective import Origin, effective_abi
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
 from abi_check.spec.encodings import psci_str, psci_value
-from abi_check.spec.model import Cpu, Host, Kernel, Kind, Memory, Migration, SpecInfo, Vmm
+from abi_check.spec.fromdump import neutral_vmm
+from abi_check.spec.model import Cpu, Host, Kernel, Kind, SpecInfo
 from abi_check.spec.observed import Observed, ObservedVcpu
 
 PSCI_0_1 = psci_value("0.1")
@@ -43,13 +44,6 @@ def verify(kernel: Kernel, cpu: Cpu, observed: Observed) -> list[Mismatch]:
         out += _vcpu(kernel, cpu, vcpu)
     out += _masks(kernel, observed)
     return out
-
-
-def neutral_vmm(features: frozenset[str], path: str) -> Vmm:
-    """A VMM that asks for these vCPU features and writes nothing: the view a dump records."""
-    span = Span(path, 1, 1)
-    return Vmm(SpecInfo(Kind.VMM, "kvm", path, span, ("the observed dump",)), "other", "0",
-               Migration(span), {}, features, {}, False, (), None, Memory(span))
 
 
 def _vcpu(kernel: Kernel, cpu: Cpu, vcpu: ObservedVcpu) -> list[Mismatch]:

@@ -16,7 +16,22 @@ from dataclasses import replace
 
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
-from abi_check.spec.model import Bit, Bitmap, Cpu, IdRegister, Kernel, KernelRegister, Kind, Psci, SpecInfo, Workaround
+from abi_check.spec.model import (
+    Bit,
+    Bitmap,
+    Cpu,
+    Host,
+    IdRegister,
+    Kernel,
+    KernelRegister,
+    Kind,
+    Memory,
+    Migration,
+    Psci,
+    SpecInfo,
+    Vmm,
+    Workaround,
+)
 from abi_check.spec.observed import Observed, ObservedVcpu
 
 OBSERVED = "observed"  # the vulnerability state an observed WORKAROUND level maps from, and the CPU's vendor
@@ -162,3 +177,19 @@ def _id_registers(observed: Observed, donor: Kernel) -> dict[int, IdRegister]:
         fields = tuple(replace(f, writable=(mask & f.mask) == f.mask) for f in layout.fields)
         out[reg] = replace(layout, fields=fields)
     return out
+
+
+def neutral_vmm(features: frozenset[str], path: str) -> Vmm:
+    """A VMM that asks for these vCPU features and writes nothing: the view a dump records."""
+    span = Span(path, 1, 1)
+    return Vmm(SpecInfo(Kind.VMM, "kvm", path, span, ("the observed dump",)), "other", "0",
+               Migration(span), {}, features, {}, False, (), None, Memory(span))
+
+
+def observed_host(observed: Observed, donor: Kernel, name: str) -> Host:
+    """A dump on its own, as a host: its kernel and CPU, and a VMM that asks for the features of the dump's main
+    vCPU configuration and writes nothing (what ``abi-check show DUMP`` prints)."""
+    span = Span(observed.path, 1, 1)
+    vmm = neutral_vmm(_main(observed).features, observed.path)
+    info = SpecInfo(Kind.HOST, name, observed.path, span, (f"observed dump {observed.path}",))
+    return Host(info, observed_kernel(observed, donor), vmm, observed_cpu(observed, donor, f"{name}-cpu"), 1)
