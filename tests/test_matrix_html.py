@@ -266,6 +266,8 @@ def test_without_findings_the_panel_gives_the_pair_command(open_page: Any, tmp_p
     text = page.locator("#details").inner_text()
     assert f"abi-check pair {hosts[FAILING[0]]} {hosts[FAILING[1]]}" in text
     assert "bitmap-register-unknown" in text and "does not include findings" in text
+    # The outcome's example pair keeps its findings: the messages an operator acts on, with their YAML lines.
+    assert "findings of a pair with the same outcome" in text.lower() and "VENDOR_HYP_BMAP_2 is saved by" in text
     page.keyboard.press("ArrowUp")  # the grid took the focus: the arrow keys walk the pairs
     assert page.locator("#details .pair").inner_text().split()[0] == "n1-linux-6.13-qemu-10.2"
 

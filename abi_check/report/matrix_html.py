@@ -24,6 +24,9 @@ from abi_check.verdict.findings import Finding
 
 # Above this many hosts the grid is one <canvas> rather than N² table cells.
 GRID_LIMIT = 150
+# Above FINDINGS_HOST_LIMIT hosts, the findings of one example pair per distinct outcome, up to this much JSON
+# (a million cells have a few thousand outcomes; the page stays small enough for a browser).
+EXAMPLE_BYTES = 8 << 20
 # In this order: each uses the names the ones before it define (classic scripts share one global scope).
 SCRIPTS = ("matrix_html_model.js", "matrix_html_view.js", "matrix_html_controls.js")
 DATA_FORMAT = 1
@@ -130,13 +133,29 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     n = len(report.matrix.hosts)
     row: list[int] = []
     found: list[list[list[object]]] = []
+    examples: dict[int, tuple[int, int]] = {}  # outcome -> the first pair that has it
     for a, b, outcome in report.cells():
-        row.append(outcomes.setdefault(outcome, len(outcomes)))
+        oid = outcomes.setdefault(outcome, len(outcomes))
+        row.append(oid)
+        if not report.with_findings:
+            examples.setdefault(oid, (a, b))
         if report.with_findings:
             found.append([_finding(f, strings) for f in report.findings(a, b)])
         if b == n - 1:
             yield ("," if a else "") + script_json([row, found] if report.with_findings else [row])
             row, found = [], []
     yield '],"outcomes":' + script_json([_outcome(o) for o in outcomes])
+    if examples:
+        # Without every pair's findings, each distinct outcome keeps one example pair's, in the order the outcomes
+        # were met, until the byte budget is spent (later outcomes then have none).
+        matrix, size, encoded = report.matrix, 0, []
+        for oid in range(len(outcomes)):
+            a, b = examples[oid]
+            item = script_json([a, b, [_finding(f, strings) for f in matrix.findings(a, b)]])
+            size += len(item)
+            if size > EXAMPLE_BYTES:
+                break
+            encoded.append(item)
+        yield ',"examples":[' + ",".join(encoded) + "]"
     yield ',"strings":' + script_json(list(strings)) + "}</script>\n"
     yield "".join(f"<script>{_asset(s)}</script>\n" for s in SCRIPTS) + "</body>\n</html>\n"

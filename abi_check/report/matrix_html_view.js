@@ -318,6 +318,14 @@ function showDetails(a, b) {
       : "it was made with --no-findings";
     panel.append(el("p", null, `This report does not include findings (${why}). For this pair's findings, run:`),
       command);
+    const example = data.examples && data.examples[cellOutcome[a * N + b]];
+    if (example && o.fired.length) {
+      const [ea, eb, found] = example;
+      panel.append(el("h3", null, "Findings of a pair with the same outcome"),
+        el("p", "note", `${hosts[ea].name} \u2192 ${hosts[eb].name}: the same rules fire, with the same counts; ` +
+          "this pair's findings differ only in host names and locations."));
+      found.map(decode).filter((f) => shown(f.rank, f.rule)).forEach((f) => panel.append(findingCard(f)));
+    }
   }
 }
 
