@@ -188,6 +188,16 @@ def build_kernel(b: Builder) -> Kernel:
     for name, entry, span in b.entries("bitmaps"):
         bitmaps[regs.register_id(name)] = build_bitmap(b, name, entry, span)
 
+    implicit: dict[int, frozenset[str]] = {}
+    for name, entry, span in b.entries("implicit-services"):
+        reg = regs.register_id(name)
+        if reg in bitmaps:
+            b.error(span, f"{name} is a bitmap register of this kernel: the services it offers are its defaults",
+                    "delete the inherited entry (implicit-services: null) in the kernel that adds the bitmaps")
+            continue
+        implicit[reg] = frozenset(str(item.value) for item in entry.value) if isinstance(entry.value, list) \
+            else frozenset()
+
     id_registers: dict[int, IdRegister] = {}
     for name, entry, span in b.entries("id-registers"):
         reg = b.reg(name, span)
@@ -220,6 +230,7 @@ def build_kernel(b: Builder) -> Kernel:
         if features and isinstance(features.value, list)
         else frozenset(),
         id_registers=id_registers,
+        implicit_services=implicit,
     )
 
 

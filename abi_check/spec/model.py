@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from abi_check.errors import Span
 from abi_check.spec.registers import register_name
@@ -193,6 +193,8 @@ class Kernel:
     capabilities: Mapping[str, int]
     vcpu_features: frozenset[str]
     id_registers: Mapping[int, IdRegister]
+    # Services offered without a bitmap register (before 5.19), by the bit names later kernels give them.
+    implicit_services: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
     def has_capability(self, name: str) -> bool:
         return name in self.capabilities

@@ -175,6 +175,12 @@ KERNEL = Obj(
             ),
             "hypercall feature bitmap registers",
         ),
+        "implicit-services": MapOf(
+            Str(enum=("STD_BMAP", "STD_HYP_BMAP", "VENDOR_HYP_BMAP", "VENDOR_HYP_BMAP_2")),
+            ListOf(BIT_NAME, "the bit names (of a later kernel's bitmap) of the services offered"),
+            "hypercall services a kernel without the bitmap register offers every guest unconditionally, by the "
+            "bit name the register has in later kernels (PV_TIME since 5.5, TRNG_V1_0 since 5.12, ...)",
+        ),
         "capabilities": MapOf(
             Str(pattern=r"^[A-Z][A-Z0-9_]*$"),
             Int("capability number", 0, 1 << 20),
