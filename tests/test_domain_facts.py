@@ -159,3 +159,17 @@ def test_implicit_services_of_a_bitmap_the_kernel_has_are_an_input_error(tmp_pat
     errors = host(tmp_path, "k", "neoverse-n1", "")
     assert isinstance(errors, list) and any("STD_HYP_BMAP is a bitmap register of this kernel" in e for e in errors), \
         errors
+
+
+def test_ampereone_joined_the_spectre_bhb_lists_in_6_1(tmp_path: Path) -> None:
+    # Before 0e5d5ae837c8 AmpereOne was in no Spectre-BHB list: without a firmware WORKAROUND_3 a pre-rework kernel
+    # calls it unaffected (NOT_REQUIRED, 2); from 6.1 it is in the k11 loop list (AVAIL, 1), as its CPU spec says.
+    wa3 = regs.register_id("SMCCC_ARCH_WORKAROUND_3")
+    levels = {}
+    for kernel in ("linux-5.19", "linux-6.1", "linux-6.15"):
+        abi = host(tmp_path, kernel, "ampere-1", "")
+        assert isinstance(abi, EffectiveAbi), abi
+        levels[kernel] = abi.host_levels[wa3].value
+    assert levels == {"linux-5.19": 2, "linux-6.1": 1, "linux-6.15": 1}
+    n1 = host(tmp_path, "linux-5.19", "neoverse-n1", "")  # a listed CPU keeps its state's level
+    assert isinstance(n1, EffectiveAbi) and n1.host_levels[wa3].value == 1

@@ -155,6 +155,12 @@ KERNEL = Obj(
                 {
                     "vulnerability": VULNERABILITY,
                     "levels": MapOf(STATE, LEVEL, "level KVM reports for each CPU state", nullable=False),
+                    "cpu-levels": MapOf(
+                        Str("a MIDR_EL1 value", pattern=r"^0x[0-9a-fA-F]{1,8}$", hint="for example 0xc00fac30"),
+                        LEVEL,
+                        "CPUs (by MIDR_EL1 implementer and part number) this kernel's lists do not classify as the "
+                        "CPU spec's state says, and the level it reports for them instead",
+                    ),
                     "restore": Str(
                         "how KVM_SET_ONE_REG judges a restored value: at-most-host-level (the value may not exceed "
                         "the host's level), ssb-normalised (WORKAROUND_2 since 5.10)",
