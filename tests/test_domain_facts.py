@@ -117,3 +117,59 @@ def test_asidbits_is_not_writable_on_6_12_y(tmp_path: Path) -> None:
     # 03c7527e97f7 (6.13, backported to 6.12.y; the 6.12.118 lab dump's mask clears bits 7:4).
     errors = host(tmp_path, "linux-6.12", "neoverse-n1", "id-overrides:\n  ID_AA64MMFR0_EL1: {ASIDBITS: 0}")
     assert isinstance(errors, list) and errors and "outside the writable mask" in errors[0], errors
+
+
+def test_hypercall_services_before_the_bitmaps_are_not_a_change_at_5_19(tmp_path: Path) -> None:
+    # PV_TIME (5.5), TRNG (5.12), FUNC_FEAT and PTP (5.13) were offered to every guest; 5.19 made them selectable
+    # with the same services on by default, so 5.15 -> 5.19 gives the guest no new service.
+    n1 = "neoverse-n1"
+    for rule in ("bitmap-implicit-default", "register-new-nonzero-default"):
+        found = pair_subjects(tmp_path, ("linux-5.15", n1), ("linux-5.19", n1), rule)
+        assert not any("BMAP" in s for s in found), (rule, found)
+    # 5.10 had PV_TIME only: TRNG, FUNC_FEAT and PTP are new on 5.19.
+    assert pair_subjects(tmp_path, ("linux-5.10", n1), ("linux-5.19", n1), "bitmap-implicit-default") == [
+        "STD_BMAP", "VENDOR_HYP_BMAP"]
+    # The rollback still fails: KVM refuses a bitmap register it does not know.
+    assert pair_subjects(tmp_path, ("linux-5.19", n1), ("linux-5.15", n1), "bitmap-register-unknown") == [
+        "STD_BMAP", "STD_HYP_BMAP", "VENDOR_HYP_BMAP"]
+
+
+def test_a_vmm_writing_every_bitmap_leaves_no_implicit_default(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "v.yaml").write_text(
+        "abi-check: 1\nkind: vmm\nname: v\nextends: qemu-8.2\nsource: test\n"
+        "writes:\n  STD_BMAP: []\n  STD_HYP_BMAP: []\n  VENDOR_HYP_BMAP: []\n", encoding="utf-8")
+    for name, kernel in (("s", "linux-6.1"), ("d", "linux-5.10")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"abi-check: 1\nkind: host\nname: {name}\nsource: test\nkernel: {kernel}\nvmm: v\ncpu: neoverse-n1\n",
+            encoding="utf-8")
+    args = ["pair", str(tmp_path / "s.yaml"), str(tmp_path / "d.yaml"), "--format", "json", "--fail-on", "never"]
+    done = subprocess.run([sys.executable, "-m", "abi_check", *args], capture_output=True, text=True, timeout=120)
+    found = json.loads(done.stdout)
+    assert not [f for p in found["pairs"] for f in p["findings"] if f["rule"] == "bitmap-implicit-default"]
+
+
+def test_implicit_services_of_a_bitmap_the_kernel_has_are_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text(
+        "abi-check: 1\nkind: kernel\nname: k\nextends: linux-5.19\nsource: test\n"
+        "implicit-services:\n  STD_HYP_BMAP: [PV_TIME]\n", encoding="utf-8")
+    errors = host(tmp_path, "k", "neoverse-n1", "")
+    assert isinstance(errors, list) and any("STD_HYP_BMAP is a bitmap register of this kernel" in e for e in errors), \
+        errors
+
+
+def test_ampereone_joined_the_spectre_bhb_lists_in_6_1(tmp_path: Path) -> None:
+    # Before 0e5d5ae837c8 AmpereOne was in no Spectre-BHB list: without a firmware WORKAROUND_3 a pre-rework kernel
+    # calls it unaffected (NOT_REQUIRED, 2); from 6.1 it is in the k11 loop list (AVAIL, 1), as its CPU spec says.
+    wa3 = regs.register_id("SMCCC_ARCH_WORKAROUND_3")
+    levels = {}
+    for kernel in ("linux-5.19", "linux-6.1", "linux-6.15"):
+        abi = host(tmp_path, kernel, "ampere-1", "")
+        assert isinstance(abi, EffectiveAbi), abi
+        levels[kernel] = abi.host_levels[wa3].value
+    assert levels == {"linux-5.19": 2, "linux-6.1": 1, "linux-6.15": 1}
+    n1 = host(tmp_path, "linux-5.19", "neoverse-n1", "")  # a listed CPU keeps its state's level
+    assert isinstance(n1, EffectiveAbi) and n1.host_levels[wa3].value == 1

@@ -211,7 +211,7 @@ def test_a_kernel_no_host_uses_is_checked_on_synthetic_hosts(tmp_path: Path, mon
     synthetic = "n1-linux-6.15-qemu-10.2+linux-6.16"
     assert pairs[(synthetic + "@base", synthetic)] == {"bitmap-implicit-default"}
     assert pairs[(synthetic, synthetic + "@base")] == {"bitmap-implicit-default"}
-    assert "linux-6.16@base gives 0x4, linux-6.16 gives 0x0" in data["pairs"][0]["findings"][0]["message"]
+    assert "linux-6.16@base offers NEW_SVC, linux-6.16 offers none" in data["pairs"][0]["findings"][0]["message"]
 
 
 def test_shallow_clone_with_and_without_the_ref(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

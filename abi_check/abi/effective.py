@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
 from abi_check.spec.encodings import WA2_ENABLED, psci_value
-from abi_check.spec.hostcheck import cpu_state
+from abi_check.spec.hostcheck import cpu_level, cpu_state
 from abi_check.spec.model import Cpu, Host, IdField, Kernel, Vmm
 
 CAP_WRITABLE_ID_REGS = "ARM_SUPPORTED_REG_MASK_RANGES"
@@ -87,7 +87,10 @@ def effective_abi(host: Host) -> EffectiveAbi:
     host_levels: dict[int, Value] = {}
     for reg, wa in kernel.workarounds.items():
         state = cpu_state(wa, cpu)
-        if state is not None and state[0] in wa.levels:
+        by_model = cpu_level(wa, cpu)
+        if by_model is not None:  # a CPU model the kernel's lists classify otherwise (cpu-levels)
+            host_levels[reg] = values[reg] = Value(by_model[0], by_model[1], Origin.KERNEL)
+        elif state is not None and state[0] in wa.levels:
             # GET returns the host's level, so the saved value is the level of the CPU it ran on.
             host_levels[reg] = values[reg] = Value(wa.levels[state[0]], state[1], Origin.CPU)
         else:

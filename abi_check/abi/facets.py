@@ -125,6 +125,8 @@ READS: dict[str, tuple[str, ...]] = {
     "limit": ("kernel", "id_limits"),
     "invariant": ("kernel",),
     "bit_names": ("kernel",),
+    "services": ("kernel", "values:bitmap"),  # only bitmap registers have services
+    "default_services": ("kernel",),
 }
 # Methods whose facets depend on the register asked for (and, for field_diff, read the other host too).
 BY_REGISTER = ("value", "where", "enabled", "field_diff")

@@ -53,6 +53,8 @@ ATTRS: dict[str, dict[str, str]] = {
         "limit": "fn:int",
         "bit_names": "fn:list[str]",
         "field_diff": "fn:list[str]",
+        "services": "fn:set[str]",
+        "default_services": "fn:set[str]",
     },
     "Kernel": {
         "name": "str",
@@ -395,6 +397,28 @@ class HostView:
     def invariant(self, reg: int) -> bool:
         entry = self.abi.kernel.registers.get(reg)
         return entry is not None and entry.invariant
+
+    def _implicit(self, reg: int) -> frozenset[str]:
+        """The services the kernel offers without the bitmap register ``reg`` (none once it has the register)."""
+        kernel = self.abi.kernel
+        return frozenset() if reg in kernel.bitmaps else frozenset(kernel.implicit_services.get(reg, ()))
+
+    def services(self, reg: int) -> frozenset[str]:
+        """The hypercall services the guest is offered through bitmap ``reg``: the bits set in its value, or, on a
+        kernel without the register, the services that kernel offers every guest (``implicit-services``)."""
+        bitmap = self.abi.kernel.bitmaps.get(reg)
+        if bitmap is None:
+            return self._implicit(reg)
+        value = self.abi.value(reg)
+        return frozenset(b.name for b in bitmap.bits if value >> b.index & 1)
+
+    def default_services(self, reg: int) -> frozenset[str]:
+        """The services the kernel offers through bitmap ``reg`` when the VMM writes nothing: its default bits,
+        or the services it offers without the register."""
+        bitmap = self.abi.kernel.bitmaps.get(reg)
+        if bitmap is None:
+            return self._implicit(reg)
+        return frozenset(b.name for b in bitmap.bits if b.default)
 
     def bit_names(self, reg: int, mask: int) -> list[str]:
         bitmap = self.abi.kernel.bitmaps.get(reg)

@@ -11,6 +11,7 @@ from abi_check.spec.encodings import level_table, psci_str, psci_value
 from abi_check.spec.fromdump import nearest_kernel, observed_cpu, observed_kernel
 from abi_check.spec.hostcheck import check_host
 from abi_check.spec.model import (
+    MIDR_MODEL_MASK,
     Bit,
     Bitmap,
     Cpu,
@@ -181,12 +182,33 @@ def build_kernel(b: Builder) -> Kernel:
                     b.error(level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}")
                     continue
                 levels[state] = table[str(level.value)]
+        cpu_levels: dict[int, tuple[int, Span]] = {}
+        cpu_node = entry.get("cpu-levels")
+        if cpu_node is not None and isinstance(cpu_node.value, dict):
+            table = level_table(reg)
+            for midr, level in cpu_node.items():
+                if level.value is None:
+                    continue
+                if not isinstance(level.value, str) or level.value not in table:
+                    b.error(level.span, f"{level.value} is not a level of {name}", f"one of: {', '.join(table)}")
+                    continue
+                cpu_levels[int(midr, 16) & MIDR_MODEL_MASK] = (table[str(level.value)], level.span)
         workarounds[reg] = Workaround(reg, b.scalar(entry, "vulnerability", ""), levels, span,
-                                      b.scalar(entry, "restore", "at-most-host-level"))
+                                      b.scalar(entry, "restore", "at-most-host-level"), cpu_levels)
 
     bitmaps: dict[int, Bitmap] = {}
     for name, entry, span in b.entries("bitmaps"):
         bitmaps[regs.register_id(name)] = build_bitmap(b, name, entry, span)
+
+    implicit: dict[int, frozenset[str]] = {}
+    for name, entry, span in b.entries("implicit-services"):
+        reg = regs.register_id(name)
+        if reg in bitmaps:
+            b.error(span, f"{name} is a bitmap register of this kernel: the services it offers are its defaults",
+                    "delete the inherited entry (implicit-services: null) in the kernel that adds the bitmaps")
+            continue
+        implicit[reg] = frozenset(str(item.value) for item in entry.value) if isinstance(entry.value, list) \
+            else frozenset()
 
     id_registers: dict[int, IdRegister] = {}
     for name, entry, span in b.entries("id-registers"):
@@ -220,6 +242,7 @@ def build_kernel(b: Builder) -> Kernel:
         if features and isinstance(features.value, list)
         else frozenset(),
         id_registers=id_registers,
+        implicit_services=implicit,
     )
 
 

@@ -29,9 +29,19 @@ def cpu_state(wa: Workaround, cpu: Cpu) -> tuple[str, Span] | None:
     return cpu.vulnerabilities.get(wa.vulnerability)
 
 
+def cpu_level(wa: Workaround, cpu: Cpu) -> tuple[int, Span] | None:
+    """The level this kernel reports for this CPU model whatever its state (``cpu-levels``: a CPU its lists do not
+    know yet), or None."""
+    midr = regs.register_id("MIDR_EL1")
+    return wa.cpu_level(cpu.registers[midr][0] if midr in cpu.registers else None)
+
+
 def host_level(wa: Workaround, cpu: Cpu) -> int:
     """get_kernel_wa_level(): the level KVM reports on this CPU (the lowest, NOT_AVAIL, when the state is unknown
     to the spec; check_host reports a state the kernel gives no level for)."""
+    by_model = cpu_level(wa, cpu)
+    if by_model is not None:
+        return by_model[0]
     state = cpu_state(wa, cpu)
     return wa.levels.get(state[0], 0) if state is not None else 0
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from abi_check.errors import Span
 from abi_check.spec.registers import register_name
+
+MIDR_MODEL_MASK = 0xFF0FFFF0  # MIDR_EL1 implementer, architecture and part number: the kernel's MIDR_ALL_VERSIONS
 
 
 class Kind(enum.StrEnum):
@@ -91,6 +93,12 @@ class Workaround:
     levels: Mapping[str, int]
     span: Span
     restore: str = "at-most-host-level"
+    # CPUs (MIDR implementer and part number) this kernel's lists do not classify as the CPU spec does: the level
+    # it reports for them, and where that is written.
+    cpu_levels: Mapping[int, tuple[int, Span]] = field(default_factory=dict)
+
+    def cpu_level(self, midr: int | None) -> tuple[int, Span] | None:
+        return None if midr is None else self.cpu_levels.get(midr & MIDR_MODEL_MASK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +201,8 @@ class Kernel:
     capabilities: Mapping[str, int]
     vcpu_features: frozenset[str]
     id_registers: Mapping[int, IdRegister]
+    # Services offered without a bitmap register (before 5.19), by the bit names later kernels give them.
+    implicit_services: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
     def has_capability(self, name: str) -> bool:
         return name in self.capabilities

@@ -155,6 +155,12 @@ KERNEL = Obj(
                 {
                     "vulnerability": VULNERABILITY,
                     "levels": MapOf(STATE, LEVEL, "level KVM reports for each CPU state", nullable=False),
+                    "cpu-levels": MapOf(
+                        Str("a MIDR_EL1 value", pattern=r"^0x[0-9a-fA-F]{1,8}$", hint="for example 0xc00fac30"),
+                        LEVEL,
+                        "CPUs (by MIDR_EL1 implementer and part number) this kernel's lists do not classify as the "
+                        "CPU spec's state says, and the level it reports for them instead",
+                    ),
                     "restore": Str(
                         "how KVM_SET_ONE_REG judges a restored value: at-most-host-level (the value may not exceed "
                         "the host's level), ssb-normalised (WORKAROUND_2 since 5.10)",
@@ -174,6 +180,12 @@ KERNEL = Obj(
                 },
             ),
             "hypercall feature bitmap registers",
+        ),
+        "implicit-services": MapOf(
+            Str(enum=("STD_BMAP", "STD_HYP_BMAP", "VENDOR_HYP_BMAP", "VENDOR_HYP_BMAP_2")),
+            ListOf(BIT_NAME, "the bit names (of a later kernel's bitmap) of the services offered"),
+            "hypercall services a kernel without the bitmap register offers every guest unconditionally, by the "
+            "bit name the register has in later kernels (PV_TIME since 5.5, TRNG_V1_0 since 5.12, ...)",
         ),
         "capabilities": MapOf(
             Str(pattern=r"^[A-Z][A-Z0-9_]*$"),

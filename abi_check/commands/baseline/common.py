@@ -52,7 +52,8 @@ def _psci(hosts: Sequence[EffectiveAbi]) -> int | None:
 
 
 def _bitmaps(hosts: Sequence[EffectiveAbi], needs_discover: bool) -> tuple[tuple[int, tuple[str, ...]], ...]:
-    """Per bitmap register any kernel has: the bits enabled on every host (none where a kernel lacks it)."""
+    """Per bitmap register any kernel has: the bits enabled on every host (where a kernel lacks the register, the
+    services it offers every guest without it: ``implicit-services``)."""
     out = []
     for reg in sorted({r for h in hosts for r in h.kernel.bitmaps}):
         layouts = [h.kernel.bitmaps.get(reg) for h in hosts]
@@ -60,7 +61,8 @@ def _bitmaps(hosts: Sequence[EffectiveAbi], needs_discover: bool) -> tuple[tuple
         names: set[str] = set(b.name for b in order.bits)
         for host, layout in zip(hosts, layouts, strict=True):
             value = host.value(reg)
-            names &= {b.name for b in layout.bits if value >> b.index & 1} if layout is not None else set()
+            names &= {b.name for b in layout.bits if value >> b.index & 1} if layout is not None \
+                else set(host.kernel.implicit_services.get(reg, ()))
         if reg == VENDOR_HYP_BMAP_2 and needs_discover:
             # A set of several implementations announces them through DISCOVER_IMPL (answered by the VMM).
             names |= {n for n in DISCOVER_BITS if all(b is None or b.bit(n) is not None for b in layouts)}
