@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass, field, replace
 
 from abi_check.report.formats import Format, reporter
+from abi_check.report.markdown import md_cell
 from abi_check.report.wrap import wrap
 from abi_check.verdict.result import Result
 
@@ -139,9 +140,6 @@ def _with(report: BaselineReport, members: tuple[str, ...]) -> str:
     return ", ".join(members)
 
 
-def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def markdown(report: BaselineReport) -> str:
     b, a = report.before, report.after
@@ -152,13 +150,13 @@ def markdown(report: BaselineReport) -> str:
         "",
         "| configuration | value |",
         "|---|---|",
-        *(f"| `{_cell(w)}` | {_cell(v)} |" for w, v in report.configuration),
-        *(f"| `{_cell(w)}` (host-determined) | {_cell(v)} |" for w, v in report.levels),
+        *(f"| `{md_cell(w)}` | {md_cell(v)} |" for w, v in report.configuration),
+        *(f"| `{md_cell(w)}` (host-determined) | {md_cell(v)} |" for w, v in report.levels),
         "",
         f"With the baseline: {a['compatible']} compatible, {a['abi-change']} ABI change, {a['fails']} fail "
         f"(without it: {b['compatible']} compatible, {b['abi-change']} ABI change, {b['fails']} fail).",
         "",
-        *(f"- note: {_cell(n)}" for n in report.notes),
+        *(f"- note: {md_cell(n)}" for n in report.notes),
     ]
     if report.other_sets:
         lines += ["", "#### Other sets that can be reconciled", ""]
@@ -167,8 +165,8 @@ def markdown(report: BaselineReport) -> str:
         lines += ["", "#### Not reconciled with the set", "", "| host | rule | with | why |", "|---|---|---|---|"]
         for e in report.excluded:
             for o in e.obstacles:
-                lines.append(f"| `{_cell(e.host)}` | {o.severity} `{o.rule}` | {_cell(_with(report, o.members))} | "
-                             f"{_cell(o.reason)} |")
+                lines.append(f"| `{md_cell(e.host)}` | {o.severity} `{o.rule}` | {md_cell(_with(report, o.members))} | "
+                             f"{md_cell(o.reason)} |")
     lines += ["", "Check with: " + " && ".join(f"`{c}`" for c in report.check)]
     if report.output_dir is None:
         for path, body in report.files:

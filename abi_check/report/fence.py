@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass, replace
 
 from abi_check.report.formats import Format, reporter
+from abi_check.report.markdown import md_cell
 from abi_check.report.wrap import wrap
 from abi_check.verdict.findings import Severity
 from abi_check.verdict.result import Result
@@ -136,15 +137,12 @@ def text(report: FenceReport, color: bool = False, width: int | None = None) -> 
     return wrap(buffer.getvalue(), width)
 
 
-def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def markdown(report: FenceReport) -> str:
     lines = [
-        f"### abi-check fence: {_cell(_headline(report))}",
+        f"### abi-check fence: {md_cell(_headline(report))}",
         "",
-        _cell(_scope(report)),
+        md_cell(_scope(report)),
         "",
         "| kernel | " + " | ".join(f"`{v}`" for v in report.vmms) + " |",
         "|---|" + "---|" * len(report.vmms),
@@ -155,5 +153,5 @@ def markdown(report: FenceReport) -> str:
     listed = [c for row in report.cells for c in row if c.status in ("unsafe", "invalid")]
     if listed:
         lines += ["", "#### Before the fence", ""]
-        lines += [f"- **{_cell(c.label)}**: {_cell(_why(c, '→'))}" for c in listed]
+        lines += [f"- **{md_cell(c.label)}**: {md_cell(_why(c, '→'))}" for c in listed]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,8 @@ COMMENT_LIMIT = 65_536
 BUDGET = 60_000
 
 
-def _cell(text: str) -> str:
+def md_cell(text: str) -> str:
+    """Text for one Markdown table cell: no column break, no line break, no markup, no control character."""
     return printable(text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;"))
 
 
@@ -23,7 +24,7 @@ LISTED = 20
 
 
 def _names(items: list[object]) -> str:
-    shown = ", ".join(_cell(str(h)) for h in items[:LISTED])
+    shown = ", ".join(md_cell(str(h)) for h in items[:LISTED])
     return shown + (f" and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
@@ -33,7 +34,7 @@ def _gate_lines(result: Result) -> list[str]:
     if not isinstance(gate, dict):
         return []
     changed = [c for c in gate.get("changed") or [] if isinstance(c, dict)]
-    files = ", ".join(f"`{_cell(str(c['path']))}` ({c['status']})" for c in changed[:LISTED])
+    files = ", ".join(f"`{md_cell(str(c['path']))}` ({c['status']})" for c in changed[:LISTED])
     files += f" and {len(changed) - LISTED} more" if len(changed) > LISTED else ""
     out = ["", f"Against `{gate.get('against')}` (`{str(gate.get('commit', ''))[:12]}`): {files or 'no spec changed'}."]
     affected = gate.get("affected-hosts") or []
@@ -60,24 +61,24 @@ def render(result: Result, color: bool = False) -> str:
     ]
     for pair in result.pairs:
         n = {s: sum(f.severity is s for f in pair.findings) for s in Severity}
-        out.append(f"| {_cell(pair.source)} | {_cell(pair.destination)} | {ICON[pair.verdict]} | "
+        out.append(f"| {md_cell(pair.source)} | {md_cell(pair.destination)} | {ICON[pair.verdict]} | "
                    f"{n[Severity.ERROR]} | {n[Severity.WARNING]} | {n[Severity.NOTE]} |")
     for pair in result.pairs:
         if not pair.findings and not pair.waived:
             continue
-        out += ["", f"#### {_cell(pair.source)} → {_cell(pair.destination)}", ""]
+        out += ["", f"#### {md_cell(pair.source)} → {md_cell(pair.destination)}", ""]
         for f in pair.findings:
             where = f" (`{f.span}`)" if f.span else ""
-            out.append(f"- **{f.severity.value}** `{f.rule}`{where}: {_cell(f.message)}  ")
-            out.append(f"  fix: {_cell(f.fix)}")
+            out.append(f"- **{f.severity.value}** `{f.rule}`{where}: {md_cell(f.message)}  ")
+            out.append(f"  fix: {md_cell(f.fix)}")
         for w in pair.waived:
             where = f" (`{w.finding.span}`)" if w.finding.span else ""
             f = w.finding
-            out.append(f"- ~~{f.severity.value}~~ waived `{f.rule}`{where}: {_cell(f.message)}  ")
-            out.append(f"  reason: {_cell(w.reason)} (`{w.where}`)")
+            out.append(f"- ~~{f.severity.value}~~ waived `{f.rule}`{where}: {md_cell(f.message)}  ")
+            out.append(f"  reason: {md_cell(w.reason)} (`{w.where}`)")
     if result.waiver_notes:
         out += ["", "#### Waivers to review", ""]
-        out += [f"- {n.status} (`{n.where}`): {_cell(n.message)}" for n in result.waiver_notes]
+        out += [f"- {n.status} (`{n.where}`): {md_cell(n.message)}" for n in result.waiver_notes]
     out.append("")
     out.append(f"<sub>abi-check {result.version}; rules: {len(result.rules)}</sub>")
     return "\n".join(out) + "\n"
@@ -89,20 +90,20 @@ def _outputs(result: Result) -> list[str]:
     written = gate.get("outputs") if isinstance(gate, dict) else None
     if not isinstance(written, list):
         return []
-    return [f"`{_cell(str(o['path']))}` ({o['format']})" for o in written
+    return [f"`{md_cell(str(o['path']))}` ({o['format']})" for o in written
             if isinstance(o, dict) and o.get("format") != "markdown"]
 
 
 def _cause_block(cause: RootCause, reason: str | None = None) -> list[str]:
     f = cause.example
-    where = f" at `{_cell(str(f.span))}`" if f.span else ""
-    subject = f" `{_cell(f.subject)}`" if f.subject else ""
+    where = f" at `{md_cell(str(f.span))}`" if f.span else ""
+    subject = f" `{md_cell(f.subject)}`" if f.subject else ""
     head = f"~~{f.severity.value}~~ waived" if reason is not None else f"**{f.severity.value}**"
-    out = ["", f"- {head} `{f.rule}`{subject}{where}, on {len(cause.findings)} pair(s): {_cell(f.message)}  ",
-           f"  fix: {_cell(f.fix)}  "]
+    out = ["", f"- {head} `{f.rule}`{subject}{where}, on {len(cause.findings)} pair(s): {md_cell(f.message)}  ",
+           f"  fix: {md_cell(f.fix)}  "]
     if reason is not None:
-        out.append(f"  reason: {_cell(reason)}  ")
-    out.append(f"  pairs: {_cell(pair_list(cause, 8)).replace(' -&gt; ', ' → ')}")
+        out.append(f"  reason: {md_cell(reason)}  ")
+    out.append(f"  pairs: {md_cell(pair_list(cause, 8)).replace(' -&gt; ', ' → ')}")
     return out
 
 
@@ -125,8 +126,8 @@ def _render_causes(result: Result) -> str:
                 f"{ICON['compatible']}.")
     if causes:
         head += ["", "| severity | rule | subject | where | pairs |", "|---|---|---|---|---|"]
-    rows = [f"| {SEVERITY_ICON[c.severity]} | `{c.rule}` | {f'`{_cell(c.subject)}`' if c.subject else '-'} | "
-            f"{f'`{_cell(str(c.span))}`' if c.span else '-'} | {len(c.findings)} |" for c in causes]
+    rows = [f"| {SEVERITY_ICON[c.severity]} | `{c.rule}` | {f'`{md_cell(c.subject)}`' if c.subject else '-'} | "
+            f"{f'`{md_cell(str(c.span))}`' if c.span else '-'} | {len(c.findings)} |" for c in causes]
     blocks = [[row] for row in rows]
     if causes:
         blocks.append(["", "#### Root causes"])
@@ -136,7 +137,7 @@ def _render_causes(result: Result) -> str:
         blocks += [_cause_block(c, reasons.get(id(c.example), "")) for c in waived]
     if result.waiver_notes:
         blocks.append(["", "#### Waivers to review", ""])
-        blocks += [[f"- {n.status} (`{n.where}`): {_cell(n.message)}"] for n in result.waiver_notes]
+        blocks += [[f"- {n.status} (`{n.where}`): {md_cell(n.message)}"] for n in result.waiver_notes]
     footer = ["", f"<sub>abi-check {result.version}; rules: {len(result.rules)}</sub>"]
     out = list(head)
     size = sum(len(line) + 1 for line in out + footer)
