@@ -16,7 +16,8 @@ from abi_check.spec.yamlnodes import load_file
 from tests.conftest import host_names
 
 PRODUCT_KERNELS = ["5.3", "5.10", "5.15", "5.19", "6.1", "6.6", "6.7", "6.12", "6.13", "6.15"]
-PRODUCT_CPUS = ["neoverse-n1", "neoverse-v1", "neoverse-v2", "neoverse-n2", "cortex-a72", "ampere-1"]
+PRODUCT_CPUS = ["neoverse-n1", "neoverse-v1", "neoverse-v2", "neoverse-n2", "cortex-a72", "ampere-1", "ampere-1a",
+                "ampere-altra", "nvidia-grace"]
 
 
 def test_catalogue_lints_clean() -> None:

@@ -59,7 +59,7 @@ def assert_cells_equal_pair(matrix: Matrix, rules: RuleSet, hosts: list[Host]) -
 def test_every_cell_of_the_shipped_hosts_equals_pair(
     shipped: Matrix, rules: RuleSet, shipped_hosts: list[Host]
 ) -> None:
-    assert len(shipped.hosts) == 16
+    assert len(shipped.hosts) == 18
     assert_cells_equal_pair(shipped, rules, shipped_hosts)
 
 
@@ -73,7 +73,7 @@ def test_the_cli_matrix_and_pair_agree_on_every_cell() -> None:
     """The same question asked through both commands, as a user would (json of each)."""
     data = json.loads(run("matrix", "--format", "json").stdout)
     cells = matrix_cells(data)
-    assert data["summary"]["cells"] == 256 and len(cells) == 256
+    assert data["summary"]["cells"] == 324 and len(cells) == 324
     for cell in cells[:: 17]:  # a spread of cells, each against a fresh `pair` process
         out = json.loads(run("pair", "-f", "json", str(host_path(cell["source"])),
                              str(host_path(cell["destination"]))).stdout)
@@ -194,7 +194,7 @@ def test_a_rule_that_reads_more_on_some_hosts_widens_its_key(tmp_path: Path) -> 
 
 def test_domains_are_mutually_compatible_and_separations_are_real(shipped: Matrix) -> None:
     domains, separations = find_domains(shipped, FailOn.WARNING)
-    assert sorted(h for d in domains for h in d.hosts) == list(range(16))
+    assert sorted(h for d in domains for h in d.hosts) == list(range(18))
     names = [h.name for h in shipped.hosts]
     by_name = {tuple(names[h] for h in d.hosts) for d in domains}
     assert ("n1-linux-6.12-qemu-10.2", "n1-linux-6.12-qemu-10.2-x-mig-regs") in by_name
@@ -221,7 +221,7 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
     assert text.returncode == 8 | 4, text.stderr
     assert "legend" in text.stdout and "migration domains" in text.stdout
     # MPAM is hidden from 6.10 on: n2 6.6 -> 6.12 no longer passes.
-    assert "256 pairs: 34 compatible, 0 guest ABI change, 222 fail" in text.stdout
+    assert "324 pairs: 36 compatible, 0 guest ABI change, 288 fail" in text.stdout
     assert run("matrix", "--fail-on", "error").returncode == 8
     assert run("matrix", "--fail-on", "never").returncode == 0
 
@@ -231,9 +231,9 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
     outcomes = {r["outcome"]: r for r in csv.DictReader(io.StringIO(table))}
     rows = list(csv.reader(io.StringIO(grid)))
     names = rows[0][1:]
-    assert rows[0][0] == "source" and len(names) == 16 and len(rows) == 17
+    assert rows[0][0] == "source" and len(names) == 18 and len(rows) == 19
     verdicts = {(r[0], names[b]): outcomes[c]["verdict"] for r in rows[1:] for b, c in enumerate(r[1:])}
-    assert len(verdicts) == 256
+    assert len(verdicts) == 324
     assert verdicts[("n1-linux-6.15-qemu-10.2", "n1-linux-6.12-qemu-10.2")] == "fails"
     assert verdicts[("n1-linux-6.1-qemu-8.2", "n1-linux-6.6-qemu-10.2")] == "compatible"
 
@@ -242,7 +242,7 @@ def test_cli_formats_and_exit_codes(tmp_path: Path) -> None:
 
     data = json.loads(run("matrix", "-f", "json", "--no-findings").stdout)
     assert "findings" not in data and "findings" not in matrix_cells(data)[0]
-    assert data["summary"]["compatible"] == 34 and data["summary"]["domains"] == len(data["domains"])
+    assert data["summary"]["compatible"] == 36 and data["summary"]["domains"] == len(data["domains"])
     assert {h["name"] for h in data["hosts"]} == {p.stem for p in HOSTS.glob("*.yaml")}
 
 
@@ -280,7 +280,7 @@ def test_matrix_sarif_junit_github_come_from_the_same_findings(tmp_path: Path) -
     pairs = matrix_cells(json.loads(run("matrix", "-f", "json").stdout))
     assert len(doc["runs"][0]["results"]) == sum(len(c["findings"]) for c in pairs)
     junit = ET.fromstring(run("matrix", "-f", "junit").stdout)
-    assert junit.get("tests") == "256"
+    assert junit.get("tests") == "324"
     github = run("matrix", "-f", "github").stdout
     assert github.count("::error ") == sum(c["counts"]["error"] for c in pairs)
 
@@ -331,7 +331,7 @@ def test_the_json_report_follows_its_published_schema(tmp_path: Path) -> None:
         jsonschema.validate(data, schema)
         assert data["$schema"] == schema["$id"]
         assert len(data["outcomes"]) == len({json.dumps(o, sort_keys=True) for o in data["outcomes"]})
-        assert all(len(row) == 16 for row in data["cells"]) and len(data["cells"]) == 16
+        assert all(len(row) == 18 for row in data["cells"]) and len(data["cells"]) == 18
     hosts_dir = fleet.generate(tmp_path, hosts=30, seed=5)
     data = json.loads(run("matrix", str(hosts_dir), "--root", str(tmp_path), "-f", "json").stdout)
     jsonschema.validate(data, schema)

@@ -114,7 +114,7 @@ def test_the_page_fetches_nothing_and_runs_only_its_own_code(tmp_path: Path) -> 
     assert csp and "default-src 'none'" in csp.group(1) and "unsafe-inline" not in csp.group(1)
     assert not re.search(r"(src|href)=\"?(https?:)?//", page)
     data = data_block(page)
-    assert len(data["rows"]) == 16 and all(len(row) == 1 and len(row[0]) == 16 for row in data["rows"])
+    assert len(data["rows"]) == 18 and all(len(row) == 1 and len(row[0]) == 18 for row in data["rows"])
     assert data["withFindings"] is False
 
 
@@ -177,7 +177,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_grid_details_and_filters_in_chromium(open_page: Any, shipped: Path) -> None:
     page = open_page(shipped)
-    assert page.locator("td.cell").count() == 256
+    assert page.locator("td.cell").count() == 324
     failing = page.locator(cell(*FAILING))
     assert "v-fails" in failing.get_attribute("class") and failing.text_content() == "\u2717"
     failing.click()
@@ -201,7 +201,7 @@ def test_grid_details_and_filters_in_chromium(open_page: Any, shipped: Path) -> 
     assert heading.text_content() == "Findings (2 of 3 shown)"
 
     page.select_option("#order", "domain")  # regrouped, same cells
-    assert page.locator("td.cell").count() == 256 and "sel" in failing.get_attribute("class")
+    assert page.locator("td.cell").count() == 324 and "sel" in failing.get_attribute("class")
 
 
 def test_canvas_grid_click_opens_the_pair(open_page: Any, shipped: Path) -> None:

@@ -52,10 +52,10 @@ def test_matrix_at_80_columns_keeps_its_grid_and_legend_whole() -> None:
     assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
     assert "legend: ✓ compatible  ~ abi-change  ✗ fails" in lines
     # the grid without the names column, the names below it, numbered like the rows
-    assert "  7  n1-linux-6.12-qemu-10.2-x-mig-regs" in lines
-    rows = [line for line in lines if line.lstrip().startswith("16  ")]
-    assert rows and len(rows[0].split()) == 17
-    assert "256 pairs: 34 compatible" in wide.stdout
+    assert "  9  n1-linux-6.12-qemu-10.2-x-mig-regs" in lines
+    rows = [line for line in lines if line.lstrip().startswith("18  ")]
+    assert rows and len(rows[0].split()) == 19
+    assert "324 pairs: 36 compatible" in wide.stdout
     assert "n1-linux-6.12-qemu-10.2-x-mig-regs" in narrow.stdout.split("legend")[0]
     # a wide terminal shows today's grid, with the names
     wide_terminal = cli("matrix", "--fail-on", "never", COLUMNS="200")
@@ -76,7 +76,7 @@ def test_matrix_output_file_says_what_it_wrote(tmp_path: Path) -> None:
     done = cli("matrix", "--fail-on", "never", "-f", "html", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert done.stderr == f"wrote {out} (16 hosts, 256 pairs)\n"
+    assert done.stderr == f"wrote {out} (18 hosts, 324 pairs)\n"
     assert out.is_file()
     sarif = cli("matrix", "--fail-on", "never", "-f", "sarif", "-o", str(tmp_path / "m.sarif"), COLUMNS="80")
     assert sarif.stderr.startswith("wrote ") and sarif.stderr.count("\n") == 1
