@@ -18,7 +18,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from abi_check.abi.views import ATTRS, FieldView, HostView
+from abi_check.abi.views import ATTRS, FieldView, HostView, VmmView
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
 
@@ -90,6 +90,35 @@ def value_facet(reg: int) -> str:
 
 
 VALUE_FACETS = ("values:bitmap", "values:firmware", "values:cpu")
+REGISTER_VALUE = "value:"  # + register id: the value of one register, for a rule that names the register
+
+
+def register_facet(reg: int) -> str:
+    """The value of one register: what a rule reads when the compiler can tell which register it asks for."""
+    return f"{REGISTER_VALUE}{int(reg)}"
+
+
+def family_of(facet: str) -> str:
+    """The family facet a value facet belongs to (itself for a family); the facet itself for any other."""
+    if facet.startswith(REGISTER_VALUE):
+        return value_facet(int(facet[len(REGISTER_VALUE) :]))
+    return facet
+
+
+def covers(facets: frozenset[str] | set[str], facet: str) -> bool:
+    """Does a key over ``facets`` tell apart every two hosts that ``facet`` does?"""
+    if facet in facets:
+        return True
+    if facet.startswith(REGISTER_VALUE):
+        return value_facet(int(facet[len(REGISTER_VALUE) :])) in facets
+    if facet.startswith(VMM_PART):
+        return "vmm" in facets
+    return False
+
+
+VMM_PART = "vmm."  # + a VMM attribute: what a rule reads of a host's VMM, attribute by attribute
+# VMM attributes that are labels, put back per host like the host's own name (``Role``): they read nothing.
+VMM_LABELS = frozenset({"name", "span"})
 
 # Attributes whose facets do not depend on their arguments.
 READS: dict[str, tuple[str, ...]] = {
@@ -110,6 +139,7 @@ READS: dict[str, tuple[str, ...]] = {
     "bits": ("bits",),
     "id_fields": ("id_fields",),
     "id_registers": ("cpu",),
+    "invariants": ("kernel",),
     "id_writable": ("id_writable",),
     "imp_id_writable": ("imp_id_writable",),
     "targets": ("targets",),
@@ -144,6 +174,12 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
         return replace(vmm, name="", span=NO_SPAN, memory=replace(vmm.memory, span=NO_SPAN))
     if facet == "cpu":
         return ("cpu", id(abi.cpu))
+    if facet.startswith(REGISTER_VALUE):
+        found = abi.values.get(int(facet[len(REGISTER_VALUE) :]))
+        return None if found is None else found.value
+    if facet.startswith(VMM_PART):
+        part: Hashable = getattr(view.vmm, facet[len(VMM_PART) :])
+        return replace(view.vmm.memory, span=NO_SPAN) if facet == "vmm.memory" else part
     if facet == "targets":
         return tuple(id(c) for c in abi.targets)
     if facet in VALUE_FACETS:
@@ -207,7 +243,8 @@ class Traced:
         facets = READS.get(attr)
         if facets is None:
             raise AttributeError(attr)
-        self._reads.update(facets)  # methods: recorded when looked up, before the call
+        if attr != "vmm":  # the VMM records each of its attributes read (_TracedVmm)
+            self._reads.update(facets)  # methods: recorded when looked up, before the call
         if attr in ("id_fields", "field"):
             fields = _located_fields(view, self._role)
             if attr == "id_fields":
@@ -215,24 +252,44 @@ class Traced:
             return lambda other: fields.get((other.register, other.name))
         if attr == "vmm":
             vmm, role = view.vmm, self._role
-            return replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
+            vmm = replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
+            return _TracedVmm(vmm, self._reads)
         return getattr(view, attr)
 
     def _value(self, reg: int) -> int:
-        self._reads.add(value_facet(reg))
+        self._reads.add(register_facet(reg))
         return self._view.value(reg)
 
     def _where(self, reg: int) -> Span:
         return self._role.where(reg)  # a location: put back per host, read nothing
 
     def _enabled(self, reg: int, name: str) -> bool:
-        self._reads.update(("kernel", value_facet(reg)))
+        self._reads.update(("kernel", register_facet(reg)))
         return self._view.enabled(reg, name)
 
     def _field_diff(self, reg: int, other: Traced) -> list[str]:
-        self._reads.update(("kernel", value_facet(reg)))
-        other._reads.add(value_facet(reg))
+        self._reads.update(("kernel", register_facet(reg)))
+        other._reads.add(register_facet(reg))
         return self._view.field_diff(reg, other._view)
+
+
+class _TracedVmm:
+    """A host's VMM as a traced rule sees it: each attribute read is recorded as its own facet."""
+
+    TYPE = "Vmm"
+    __slots__ = ("_reads", "_vmm")
+
+    def __init__(self, vmm: VmmView, reads: set[str]) -> None:
+        self._vmm = vmm
+        self._reads = reads
+
+    def __str__(self) -> str:
+        return self._vmm.name  # the role's stand-in: a label
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr not in VMM_LABELS:
+            self._reads.add(VMM_PART + attr)
+        return getattr(self._vmm, attr)
 
 
 class RoleView(HostView):

@@ -33,6 +33,7 @@ ATTRS: dict[str, dict[str, str]] = {
         "bits": "list[Bit]",
         "id_fields": "list[Field]",
         "id_registers": "set[Reg]",
+        "invariants": "set[Reg]",
         "id_writable": "bool",
         "imp_id_writable": "bool",
         "targets": "list[Cpu]",
@@ -387,12 +388,21 @@ class HostView:
         return wa.restore if wa is not None else ""
 
     def limit(self, other: FieldView) -> int:
-        """This host's own value of a field (what KVM checks a restored value against), VMM overrides aside."""
-        layout = self.abi.kernel.id_registers.get(other.register)
-        found = layout.field(other.name) if layout is not None else None
-        if found is None or other.register not in self.abi.id_limits:
-            return other.value
-        return found.get(self.abi.id_limits[other.register])
+        """This host's own value of a field (what KVM checks a restored value against), VMM overrides aside;
+        the field's own value where this host's kernel does not check it."""
+        found = self._limits.get((other.register, other.name))
+        return other.value if found is None else found
+
+    @cached_property
+    def _limits(self) -> dict[tuple[int, str], int]:
+        limits = self.abi.id_limits
+        return {(reg, f.name): f.get(limits[reg])
+                for reg, layout in self.abi.kernel.id_registers.items() if reg in limits for f in layout.fields}
+
+    @cached_property
+    def invariants(self) -> frozenset[Reg]:
+        """The registers this host's kernel requires to equal the host's own value on restore."""
+        return frozenset(Reg(r) for r, entry in self.abi.kernel.registers.items() if entry.invariant)
 
     def invariant(self, reg: int) -> bool:
         entry = self.abi.kernel.registers.get(reg)

@@ -17,7 +17,7 @@ from itertools import product
 import numpy as np
 import numpy.typing as npt
 
-from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, RoleView
+from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, Role, RoleView
 from abi_check.abi.views import HostView
 from abi_check.errors import RuleError
 from abi_check.rules.compiler import CompiledRule, Hit
@@ -143,6 +143,29 @@ def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) 
     return keys, reps
 
 
+def _guarded(
+    views: Sequence[HostView], keys: Ints, reps: list[int], guard: Callable[[HostView], bool] | None, role: Role
+) -> tuple[Ints, list[int]]:
+    """The keys of one side with every key whose hosts fail the rule's one-sided guard merged into one, whose
+    representative is -1: the rule reports nothing there, whatever the other host, so it is not evaluated."""
+    if guard is None:
+        return keys, reps
+
+    def holds(view: HostView) -> bool:
+        try:
+            return guard(RoleView(view, role))
+        except Exception:  # the rule runs there and reports the crash as pair would
+            return True
+
+    alive = [holds(views[rep]) for rep in reps]
+    if all(alive):
+        return keys, reps
+    kept = [rep for rep, ok in zip(reps, alive, strict=True) if ok]
+    renumber = np.full(len(reps), len(kept), dtype=np.int32)  # every failing key becomes the last one
+    renumber[[k for k, ok in enumerate(alive) if ok]] = np.arange(len(kept), dtype=np.int32)
+    return renumber[keys], [*kept, -1]
+
+
 def build_tables(
     rules: RuleSet, views: Sequence[HostView], jobs: int = 1, progress: Progress | None = None
 ) -> list[RuleTable]:
@@ -155,10 +178,13 @@ def build_tables(
     for r, rule in enumerate(compiled):
         src_keys, src_reps = _keys(views, rule.src_facets, facet_table)
         dst_keys, dst_reps = _keys(views, rule.dst_facets, facet_table)
+        if rule.guards is not None:
+            src_keys, src_reps = _guarded(views, src_keys, src_reps, rule.guards.src, SRC_ROLE)
+            dst_keys, dst_reps = _guarded(views, dst_keys, dst_reps, rule.guards.dst, DST_ROLE)
         cell = np.zeros((len(src_reps), len(dst_reps)), dtype=np.int32)
         tables.append(RuleTable(rule, rule.src_facets, rule.dst_facets, src_keys, dst_keys, [NOTHING], cell))
         reps.append((src_reps, dst_reps))
-        tasks.extend((r, i, j) for i, j in product(src_reps, dst_reps))
+        tasks.extend((r, i, j) for i, j in product(src_reps, dst_reps) if i >= 0 and j >= 0)
     row = [{view: k for k, view in enumerate(s)} for s, _ in reps]
     col = [{view: k for k, view in enumerate(d)} for _, d in reps]
     ids: list[dict[Entry, int]] = [{NOTHING: 0} for _ in compiled]

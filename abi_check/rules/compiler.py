@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from abi_check.abi.facets import covers
 from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
 from abi_check.rules.builtins import BUILTINS, Budget, RuleRuntimeError, attr_reader, checked, ordered, text_of
@@ -67,6 +68,18 @@ class CompiledRule:
     # The facets the rule may read of each host (``reads.py``): the matrix keys its results by these.
     src_facets: frozenset[str] = frozenset()
     dst_facets: frozenset[str] = frozenset()
+    # The conditions that read only one host and no loop variable (``where not dst.id_writable``), checked
+    # before anything else: false means no finding whatever the other host is, so the matrix evaluates the rule
+    # only for hosts where they hold (``Guards``).
+    guards: Guards | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """A rule's one-sided conditions, each on one host alone; None where the rule has none for that side."""
+
+    src: Callable[[HostView], bool] | None
+    dst: Callable[[HostView], bool] | None
 
 
 def element_type(kind: str) -> str:
@@ -155,13 +168,13 @@ class Compiler:
             span=self.span(rule_id_token),
         )
         assert check is not None
-        run = self.compile_check(lets, check)
+        run, guards = self.compile_check(lets, check)
         facets = self.reads.facets
-        return CompiledRule(info, run, frozenset(facets["src"]), frozenset(facets["dst"]))
+        return CompiledRule(info, run, _simplest(facets["src"]), _simplest(facets["dst"]), guards)
 
     def compile_check(
         self, lets: list[LarkNode], check: LarkNode
-    ) -> Callable[[HostView, HostView], Iterator[Hit]]:
+    ) -> tuple[Callable[[HostView, HostView], Iterator[Hit]], Guards | None]:
         scope: dict[str, str] = {"src": "Host", "dst": "Host"}
         compiled_lets: list[tuple[str, Fn]] = []
         for let in lets:
@@ -174,6 +187,7 @@ class Compiler:
             compiled_lets.append((name, fn))
         bindings: list[tuple[str, Fn]] = []
         conds: list[Fn] = []
+        sided: dict[str, list[Fn]] = {"src": [], "dst": []}  # conditions on one host alone, checked first
         invariant = 0  # leading conditions that do not depend on the loop variables
         report: Fn | None = None
         fix: Fn = lambda env: ""  # noqa: E731
@@ -190,11 +204,16 @@ class Compiler:
                     bindings.append((name, fn))
                     self._enter_loop(binding)
             elif hasattr(part, "data") and part.data == "when_clause":
-                conjuncts = _conjuncts(part.children[0])
-                for conjunct in conjuncts:
+                conjuncts = []
+                for conjunct in _conjuncts(part.children[0]):
                     fn, _ = self.expr(conjunct, scope)
                     self.reads.guard(conjunct)  # what a conjunct establishes holds for the rest and the report
-                    conds.append(fn)
+                    side = _one_side(conjunct, scope)
+                    if side is None:
+                        conjuncts.append(conjunct)
+                        conds.append(fn)
+                    else:
+                        sided[side].append(fn)
                 names = {name for name, _ in bindings}
                 while len(bindings) <= 1 and invariant < len(conjuncts) and not _mentions(conjuncts[invariant], names):
                     invariant += 1
@@ -209,9 +228,12 @@ class Compiler:
         subject_var = bindings[0][0] if bindings else None
         loop_span = self.span(check)
         before, each = _all_of(conds[:invariant]), _all_of(conds[invariant:])
+        src_guard, dst_guard = _all_of(sided["src"]), _all_of(sided["dst"])
 
         def run(src: HostView, dst: HostView) -> Iterator[Hit]:
             env: Env = {"src": src, "dst": dst, BUDGET: Budget()}
+            if (src_guard is not None and not src_guard(env)) or (dst_guard is not None and not dst_guard(env)):
+                return
             for name, fn in compiled_lets:
                 env[name] = fn(env)
             ready = before is None
@@ -228,7 +250,10 @@ class Compiler:
                     subject = text_of(bound[subject_var]) if subject_var else ""
                     yield Hit(final_report(bound), final_fix(bound), span, subject)
 
-        return run
+        guards = None
+        if src_guard is not None or dst_guard is not None:
+            guards = Guards(_on_one(src_guard, "src"), _on_one(dst_guard, "dst"))
+        return run, guards
 
     # -- templates ------------------------------------------------------------------------------
 
@@ -260,7 +285,12 @@ class Compiler:
             self.offset = (line, col - 1)
             self.in_template = True
             try:
-                fn, _ = self.host_expr(tree, scope)
+                host = _vmm_of(tree, scope)
+                if host is not None:  # {src.vmm} prints the VMM's name: a label, read nothing
+                    self._attr_type(tree, "Host", "vmm", method=False)
+                    fn = _vmm_name(host)
+                else:
+                    fn, _ = self.host_expr(tree, scope)
             finally:
                 self.offset = (0, 0)
                 self.in_template = False
@@ -360,6 +390,9 @@ class Compiler:
         return found.removeprefix("fn:")
 
     def x_attr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
+        vmm_of = _vmm_of(tree.children[0], scope)
+        if vmm_of is not None:  # host.vmm.ATTR: read that attribute of the VMM alone
+            return self._vmm_attr(tree, vmm_of)
         obj, kind = self.host_expr(tree.children[0], scope)
         name = str(tree.children[1])
         result = self._attr_type(tree, kind, name, method=False)
@@ -376,6 +409,17 @@ class Compiler:
         else:
             fn = lambda env: read(obj(env))  # noqa: E731
         self.reads.attr(fn, kind, tree.children[0], name)
+        return fn, result
+
+    def _vmm_attr(self, tree: LarkNode, host: str) -> tuple[Fn, str]:
+        """``host.vmm.name``: the facets read are that one attribute's (none for a label such as the name)."""
+        inner = _unwrap(tree.children[0])
+        self._attr_type(inner, "Host", "vmm", method=False)
+        name = str(tree.children[1])
+        result = self._attr_type(tree, "Vmm", name, method=False)
+        read_vmm, read = attr_reader("vmm"), attr_reader(name)
+        fn: Fn = lambda env: read(read_vmm(env[host]))  # noqa: E731
+        self.reads.vmm_attr(fn, inner.children[0], name)
         return fn, result
 
     def x_method(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
@@ -584,6 +628,54 @@ def _conjuncts(tree: LarkNode) -> list[LarkNode]:
     while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
         tree = tree.children[0]
     return list(tree.children) if getattr(tree, "data", None) == "and_" else [tree]
+
+
+def _vmm_name(host: str) -> Fn:
+    read = attr_reader("vmm")
+    return lambda env: text_of(read(env[host]))
+
+
+def _simplest(facets: set[str]) -> frozenset[str]:
+    """The facets without those another covers (one register's value where its family is read)."""
+    return frozenset(f for f in facets if not covers(facets - {f}, f))
+
+
+def _unwrap(tree: LarkNode) -> LarkNode:
+    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
+        tree = tree.children[0]
+    return tree
+
+
+def _vmm_of(tree: LarkNode, scope: dict[str, str]) -> str | None:
+    """The host variable when an expression is ``host.vmm``."""
+    tree = _unwrap(tree)
+    if getattr(tree, "data", None) != "attr" or str(tree.children[1]) != "vmm":
+        return None
+    name = _variable(tree.children[0], scope)
+    return name if name is not None and scope[name] == "Host" else None
+
+
+def _names(tree: LarkNode) -> set[str]:
+    """Every name an expression uses (variables, registers)."""
+    if getattr(tree, "data", None) == "var":
+        return {str(tree.children[0])}
+    found: set[str] = set()
+    for child in getattr(tree, "children", ()):
+        found |= _names(child)
+    return found
+
+
+def _one_side(tree: LarkNode, scope: dict[str, str]) -> str | None:
+    """``src`` or ``dst`` when a condition reads that host alone: no other host, let or loop variable."""
+    used = _names(tree) & set(scope)
+    return used.pop() if len(used) == 1 and used <= {"src", "dst"} else None
+
+
+def _on_one(guard: Fn | None, side: str) -> Callable[[HostView], bool] | None:
+    """A one-sided condition as a function of its host, with a budget of its own."""
+    if guard is None:
+        return None
+    return lambda view: bool(guard({side: view, BUDGET: Budget()}))
 
 
 def _mentions(tree: LarkNode, names: set[str]) -> bool:

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from abi_check.abi.facets import BY_REGISTER, READS, VALUE_FACETS, value_facet
+from abi_check.abi.facets import (
+    BY_REGISTER,
+    READS,
+    VALUE_FACETS,
+    VMM_LABELS,
+    VMM_PART,
+    covers,
+    family_of,
+    register_facet,
+)
 
 ALL_VALUES = frozenset(VALUE_FACETS)
 EVERY_FACET = frozenset({f for facets in READS.values() for f in facets} | ALL_VALUES)
@@ -21,6 +30,7 @@ SET_FAMILIES = {
     ("Host", "bitmaps"): frozenset({"values:bitmap"}),
     ("Host", "workarounds"): frozenset({"values:firmware"}),
     ("Host", "id_registers"): frozenset({"values:cpu"}),
+    ("Host", "invariants"): frozenset({"values:cpu"}),  # the kernel's register table: no firmware register
     ("Bit", "register"): frozenset({"values:bitmap"}),
     ("Field", "register"): frozenset({"values:cpu"}),
 }
@@ -66,7 +76,7 @@ class Reads:
             self._keep.append(fn)
 
     def register(self, fn: object, reg: int) -> None:
-        self.note(fn, frozenset({value_facet(reg)}))
+        self.note(fn, frozenset({register_facet(reg)}))
 
     def bind(self, name: str, coll: object) -> None:
         """A loop or quantifier variable over ``coll``: a name bound twice has the families of both."""
@@ -84,7 +94,8 @@ class Reads:
             return
         name = host_name(tree.children[2])
         if name is not None and name in self._vars:
-            self._vars[name] = self._vars[name] & GUARDS[str(tree.children[1])]
+            allowed = GUARDS[str(tree.children[1])]
+            self._vars[name] = frozenset(f for f in self._vars[name] if family_of(f) in allowed)
 
     def snapshot(self) -> dict[str, frozenset[str]]:
         return dict(self._vars)
@@ -98,7 +109,7 @@ class Reads:
 
     def combine(self, fn: object, op: str, left: object, right: object) -> None:
         a, b = self.families(left), self.families(right)
-        self.note(fn, a & b if op == "&" else a if op == "-" else a | b)
+        self.note(fn, _intersect(a, b) if op == "&" else a if op == "-" else a | b)
 
     def union(self, fn: object, parts: list[object]) -> None:
         found: frozenset[str] = frozenset()
@@ -113,6 +124,13 @@ class Reads:
             self._side(obj_tree, READS[name])
         if (kind, name) in SET_FAMILIES:
             self.note(fn, SET_FAMILIES[(kind, name)])
+
+    def vmm_attr(self, fn: object, host_tree: Any, name: str) -> None:
+        """``host.vmm.NAME``: that attribute of the VMM, nothing for a label (put back per host)."""
+        if name not in VMM_LABELS:
+            self._side(host_tree, (VMM_PART + name,))
+        if (("Vmm", name)) in SET_FAMILIES:
+            self.note(fn, SET_FAMILIES[("Vmm", name)])
 
     def method(self, obj_tree: Any, name: str, arg_trees: list[Any], args: list[object]) -> None:
         """A host method: its facets, and for register methods the families of the register argument."""
@@ -129,3 +147,9 @@ class Reads:
             if len(arg_trees) > 1:
                 self._side(arg_trees[1], families)
         # where: a location, put back per host; reads nothing
+
+
+def _intersect(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """The value facets of registers in both: a family, or a register named on one side and of a family (or the
+    same register) on the other."""
+    return frozenset({f for f in a if covers(b, f)} | {f for f in b if covers(a, f)})
