@@ -55,7 +55,7 @@ def test_matrix_at_80_columns_keeps_its_grid_and_legend_whole() -> None:
     assert "  7  n1-linux-6.12-qemu-10.2-x-mig-regs" in lines
     rows = [line for line in lines if line.lstrip().startswith("16  ")]
     assert rows and len(rows[0].split()) == 17
-    assert "256 pairs: 34 compatible" in wide.stdout
+    assert "256 pairs: 35 compatible" in wide.stdout
     assert "n1-linux-6.12-qemu-10.2-x-mig-regs" in narrow.stdout.split("legend")[0]
     # a wide terminal shows today's grid, with the names
     wide_terminal = cli("matrix", "--fail-on", "never", COLUMNS="200")

@@ -51,6 +51,8 @@ ATTRS: dict[str, dict[str, str]] = {
         "invariant": "fn:bool",
         "restore": "fn:str",
         "limit": "fn:int",
+        "ignores": "fn:bool",
+        "kept": "fn:int",
         "bit_names": "fn:list[str]",
         "field_diff": "fn:list[str]",
         "services": "fn:set[str]",
@@ -393,6 +395,17 @@ class HostView:
         if found is None or other.register not in self.abi.id_limits:
             return other.value
         return found.get(self.abi.id_limits[other.register])
+
+    def ignores(self, other: FieldView) -> bool:
+        """Does this host's KVM accept and drop a write of ``other``'s value to the field (``ignores-write``)?"""
+        layout = self.abi.kernel.id_registers.get(other.register)
+        found = layout.field(other.name) if layout is not None else None
+        return found is not None and self.abi.ignores(other.register, found, other.value)
+
+    def kept(self, reg: int, value: int) -> int:
+        """The value KVM compares and keeps of a VMM's write of ``value`` to ID register ``reg`` (fields it
+        ignores take the guest's value)."""
+        return self.abi.kept(reg, value)
 
     def invariant(self, reg: int) -> bool:
         entry = self.abi.kernel.registers.get(reg)
