@@ -221,3 +221,19 @@ def test_an_mpam_override_of_the_host_value_is_dropped(tmp_path: Path) -> None:
     assert abi.value(pfr0) >> 40 & 0xF == 0
     errors = host(tmp_path, "linux-6.12", "neoverse-n2", "id-overrides:\n  ID_AA64PFR0_EL1: {MPAM: 2}")
     assert isinstance(errors, list) and "outside the writable mask" in errors[0], errors
+
+
+def test_fields_7_2_makes_writable_are_described(tmp_path: Path) -> None:
+    # The 7.2.13 lab dumps' writable masks: ID_AA64ZFR0_EL1 F16MM/EltPerm (named by the 6.14 sysreg update, so in
+    # linux-6.15), ID_AA64PFR2_EL1 GCIE/MTEFAR/MTESTOREONLY and ID_AA64MMFR3_EL1 SCTLRX (linux-7.2).
+    fields = {"linux-6.15": [("ID_AA64ZFR0_EL1", "F16MM"), ("ID_AA64ZFR0_EL1", "EltPerm")],
+              "linux-7.2": [("ID_AA64PFR2_EL1", "GCIE"), ("ID_AA64PFR2_EL1", "MTEFAR"),
+                            ("ID_AA64PFR2_EL1", "MTESTOREONLY"), ("ID_AA64MMFR3_EL1", "SCTLRX")]}
+    described = {}
+    for kernel in ("linux-6.12", "linux-6.15", "linux-7.2"):
+        abi = host(tmp_path, kernel, "neoverse-v2", "")
+        assert isinstance(abi, EffectiveAbi), abi
+        described[kernel] = {(reg, name) for reg, name in fields["linux-6.15"] + fields["linux-7.2"]
+                             if (f := abi.id_field(regs.register_id(reg), name)) is not None and f.writable}
+    assert described == {"linux-6.12": set(), "linux-6.15": set(fields["linux-6.15"]),
+                         "linux-7.2": set(fields["linux-6.15"] + fields["linux-7.2"])}
