@@ -123,11 +123,17 @@ def test_hypercall_services_before_the_bitmaps_are_not_a_change_at_5_19(tmp_path
     # PV_TIME (5.5), TRNG (5.12), FUNC_FEAT and PTP (5.13) were offered to every guest; 5.19 made them selectable
     # with the same services on by default, so 5.15 -> 5.19 gives the guest no new service.
     n1 = "neoverse-n1"
-    for rule in ("bitmap-implicit-default", "register-new-nonzero-default"):
+    for rule in ("bitmap-implicit-default", "register-new-nonzero-default", "hypercall-service-gained",
+                 "hypercall-service-lost"):
         found = pair_subjects(tmp_path, ("linux-5.15", n1), ("linux-5.19", n1), rule)
         assert not any("BMAP" in s for s in found), (rule, found)
     # 5.10 had PV_TIME only: TRNG, FUNC_FEAT and PTP are new on 5.19.
     assert pair_subjects(tmp_path, ("linux-5.10", n1), ("linux-5.19", n1), "bitmap-implicit-default") == [
+        "STD_BMAP", "VENDOR_HYP_BMAP"]
+    # Between two kernels without the registers the VMM cannot choose: a gain is a note, a loss a warning.
+    assert pair_subjects(tmp_path, ("linux-5.10", n1), ("linux-5.15", n1), "hypercall-service-gained") == [
+        "STD_BMAP", "VENDOR_HYP_BMAP"]
+    assert pair_subjects(tmp_path, ("linux-5.15", n1), ("linux-5.10", n1), "hypercall-service-lost") == [
         "STD_BMAP", "VENDOR_HYP_BMAP"]
     # The rollback still fails: KVM refuses a bitmap register it does not know.
     assert pair_subjects(tmp_path, ("linux-5.19", n1), ("linux-5.15", n1), "bitmap-register-unknown") == [
