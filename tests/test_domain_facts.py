@@ -123,11 +123,17 @@ def test_hypercall_services_before_the_bitmaps_are_not_a_change_at_5_19(tmp_path
     # PV_TIME (5.5), TRNG (5.12), FUNC_FEAT and PTP (5.13) were offered to every guest; 5.19 made them selectable
     # with the same services on by default, so 5.15 -> 5.19 gives the guest no new service.
     n1 = "neoverse-n1"
-    for rule in ("bitmap-implicit-default", "register-new-nonzero-default"):
+    for rule in ("bitmap-implicit-default", "register-new-nonzero-default", "hypercall-service-gained",
+                 "hypercall-service-lost"):
         found = pair_subjects(tmp_path, ("linux-5.15", n1), ("linux-5.19", n1), rule)
         assert not any("BMAP" in s for s in found), (rule, found)
     # 5.10 had PV_TIME only: TRNG, FUNC_FEAT and PTP are new on 5.19.
     assert pair_subjects(tmp_path, ("linux-5.10", n1), ("linux-5.19", n1), "bitmap-implicit-default") == [
+        "STD_BMAP", "VENDOR_HYP_BMAP"]
+    # Between two kernels without the registers the VMM cannot choose: a gain is a note, a loss a warning.
+    assert pair_subjects(tmp_path, ("linux-5.10", n1), ("linux-5.15", n1), "hypercall-service-gained") == [
+        "STD_BMAP", "VENDOR_HYP_BMAP"]
+    assert pair_subjects(tmp_path, ("linux-5.15", n1), ("linux-5.10", n1), "hypercall-service-lost") == [
         "STD_BMAP", "VENDOR_HYP_BMAP"]
     # The rollback still fails: KVM refuses a bitmap register it does not know.
     assert pair_subjects(tmp_path, ("linux-5.19", n1), ("linux-5.15", n1), "bitmap-register-unknown") == [
@@ -173,3 +179,67 @@ def test_ampereone_joined_the_spectre_bhb_lists_in_6_1(tmp_path: Path) -> None:
     assert levels == {"linux-5.19": 2, "linux-6.1": 1, "linux-6.15": 1}
     n1 = host(tmp_path, "linux-5.19", "neoverse-n1", "")  # a listed CPU keeps its state's level
     assert isinstance(n1, EffectiveAbi) and n1.host_levels[wa3].value == 1
+
+
+def test_mpam_of_a_guest_saved_on_an_older_kernel_is_ignored_on_6_12_y(tmp_path: Path) -> None:
+    # 6685f5d572c2 (6.13; 6.12.y and 6.6.67): KVM hides ID_AA64PFR0_EL1.MPAM and drops a VMM's write of the
+    # host's own value, so a Neoverse-N2 guest saved on 6.6 (MPAM = 1) restores on 6.12.y.
+    n2 = "neoverse-n2"
+    assert pair_subjects(tmp_path, ("linux-6.6", n2), ("linux-6.12", n2), "id-field-unreproducible") == []
+    # Only the host's value is dropped: MPAM = 1 over a host without MPAM (Neoverse-N1) is still refused.
+    assert "ID_AA64PFR0_EL1.MPAM" in pair_subjects(tmp_path, ("linux-6.6", n2), ("linux-6.12", "neoverse-n1"),
+                                                   "id-field-unreproducible")
+    # A kernel that hides the field without ignoring the write (a kernel spec without ignores-write) refuses it.
+    (tmp_path / "k.yaml").write_text(
+        "abi-check: 1\nkind: kernel\nname: k\nextends: linux-6.12\nsource: test\n"
+        "id-registers:\n  ID_AA64PFR0_EL1:\n    fields:\n      MPAM: {ignores-write: null}\n", encoding="utf-8")
+    assert pair_subjects(tmp_path, ("linux-6.6", n2), ("k", n2), "id-field-unreproducible") == [
+        "ID_AA64PFR0_EL1.MPAM"]
+
+
+def test_mpam_ignored_on_a_kernel_without_writable_id_registers(tmp_path: Path) -> None:
+    # 6.6.67 carries the backport: before 6.7 a restored ID register must equal KVM's value, except the dropped
+    # MPAM field when it holds the host's own value.
+    (tmp_path / "k.yaml").write_text(
+        "abi-check: 1\nkind: kernel\nname: k\nextends: linux-6.6\nsource: test\nversion: \"6.6.67\"\n"
+        "id-registers:\n  ID_AA64PFR0_EL1:\n    fields:\n      MPAM: {hidden: true, ignores-write: host-value}\n",
+        encoding="utf-8")
+    n2 = "neoverse-n2"
+    assert "ID_AA64PFR0_EL1" not in pair_subjects(tmp_path, ("linux-6.6", n2), ("k", n2), "id-register-not-writable")
+    assert "ID_AA64PFR0_EL1" in pair_subjects(tmp_path, ("linux-6.6", n2), ("k", "neoverse-n1"),
+                                              "id-register-not-writable")
+
+
+def test_ignores_write_takes_only_host_value(tmp_path: Path) -> None:
+    (tmp_path / "k.yaml").write_text(
+        "abi-check: 1\nkind: kernel\nname: k\nextends: linux-6.12\nsource: test\n"
+        "id-registers:\n  ID_AA64PFR0_EL1:\n    fields:\n      MPAM: {ignores-write: any}\n", encoding="utf-8")
+    errors = host(tmp_path, "k", "neoverse-n2", "")
+    assert isinstance(errors, list) and any("'any' is not one of the allowed values" in e for e in errors), errors
+
+
+def test_an_mpam_override_of_the_host_value_is_dropped(tmp_path: Path) -> None:
+    # A VMM writing MPAM = 1 (Neoverse-N2's own value) at vCPU init: 6.12.y accepts the write and the guest
+    # keeps 0; MPAM = 2 is refused (an input error).
+    pfr0 = regs.register_id("ID_AA64PFR0_EL1")
+    abi = host(tmp_path, "linux-6.12", "neoverse-n2", "id-overrides:\n  ID_AA64PFR0_EL1: {MPAM: 1}")
+    assert isinstance(abi, EffectiveAbi), abi
+    assert abi.value(pfr0) >> 40 & 0xF == 0
+    errors = host(tmp_path, "linux-6.12", "neoverse-n2", "id-overrides:\n  ID_AA64PFR0_EL1: {MPAM: 2}")
+    assert isinstance(errors, list) and "outside the writable mask" in errors[0], errors
+
+
+def test_fields_7_2_makes_writable_are_described(tmp_path: Path) -> None:
+    # The 7.2.13 lab dumps' writable masks: ID_AA64ZFR0_EL1 F16MM/EltPerm (named by the 6.14 sysreg update, so in
+    # linux-6.15), ID_AA64PFR2_EL1 GCIE/MTEFAR/MTESTOREONLY and ID_AA64MMFR3_EL1 SCTLRX (linux-7.2).
+    fields = {"linux-6.15": [("ID_AA64ZFR0_EL1", "F16MM"), ("ID_AA64ZFR0_EL1", "EltPerm")],
+              "linux-7.2": [("ID_AA64PFR2_EL1", "GCIE"), ("ID_AA64PFR2_EL1", "MTEFAR"),
+                            ("ID_AA64PFR2_EL1", "MTESTOREONLY"), ("ID_AA64MMFR3_EL1", "SCTLRX")]}
+    described = {}
+    for kernel in ("linux-6.12", "linux-6.15", "linux-7.2"):
+        abi = host(tmp_path, kernel, "neoverse-v2", "")
+        assert isinstance(abi, EffectiveAbi), abi
+        described[kernel] = {(reg, name) for reg, name in fields["linux-6.15"] + fields["linux-7.2"]
+                             if (f := abi.id_field(regs.register_id(reg), name)) is not None and f.writable}
+    assert described == {"linux-6.12": set(), "linux-6.15": set(fields["linux-6.15"]),
+                         "linux-7.2": set(fields["linux-6.15"] + fields["linux-7.2"])}

@@ -184,7 +184,7 @@ def test_grid_details_and_filters_in_chromium(open_page: Any, shipped: Path) -> 
     details = page.locator("#details")
     text = details.inner_text()
     assert "bitmap-register-unknown" in text and "VENDOR_HYP_BMAP_2" in text
-    assert "specs/kernels/linux-6.15.yaml:21:15" in text
+    assert "specs/kernels/linux-6.15.yaml:22:15" in text
     heading = page.locator("#details h3").first
     assert heading.text_content() == "Findings (3)"
 

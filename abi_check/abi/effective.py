@@ -77,6 +77,24 @@ class EffectiveAbi:
         layout = self.kernel.id_registers.get(reg)
         return layout.field(name) if layout is not None else None
 
+    def ignores(self, reg: int, field: IdField, value: int) -> bool:
+        """Does KVM accept and drop a VMM's write of ``value`` to this field (``ignores-write: host-value``: the
+        value is the host's own, before KVM hides the field)? Such a write leaves the guest KVM's value."""
+        return (field.ignores_write == "host-value" and reg in self.cpu.registers
+                and value == field.get(self.cpu.value(reg)))
+
+    def kept(self, reg: int, value: int) -> int:
+        """What KVM compares and keeps of a VMM's write of ``value`` to ID register ``reg``: the fields it
+        ignores (``ignores`` a field of this value) replaced by the guest's own value."""
+        layout = self.kernel.id_registers.get(reg)
+        if layout is None:
+            return value
+        mine = self.value(reg)
+        for field in layout.fields:
+            if self.ignores(reg, field, field.get(value)):
+                value = (value & ~field.mask) | (mine & field.mask)
+        return value
+
 
 def effective_abi(host: Host) -> EffectiveAbi:
     kernel, vmm, cpu = host.kernel, host.vmm, host.cpu
@@ -140,7 +158,8 @@ def effective_abi(host: Host) -> EffectiveAbi:
         value, span = current.value, current.span
         for field_name, (field_value, fspan) in overrides.items():
             field = layout.field(field_name)
-            if field is not None:
+            if field is not None and not (field.ignores_write == "host-value"
+                                          and field.decode(field_value) == field.get(cpu.value(reg))):
                 value = (value & ~field.mask) | ((field_value << field.lsb) & field.mask)
                 span = fspan
         values[reg] = Value(value, span, Origin.VMM)

@@ -153,6 +153,8 @@ READS: dict[str, tuple[str, ...]] = {
     "writable": ("id_fields",),
     "restore": ("kernel",),
     "limit": ("kernel", "id_limits"),
+    "ignores": ("kernel", "cpu"),
+    "kept": ("kernel", "cpu", "values:cpu"),
     "invariant": ("kernel",),
     "bit_names": ("kernel",),
     "services": ("kernel", "values:bitmap"),  # only bitmap registers have services

@@ -52,6 +52,8 @@ ATTRS: dict[str, dict[str, str]] = {
         "invariant": "fn:bool",
         "restore": "fn:str",
         "limit": "fn:int",
+        "ignores": "fn:bool",
+        "kept": "fn:int",
         "bit_names": "fn:list[str]",
         "field_diff": "fn:list[str]",
         "services": "fn:set[str]",
@@ -403,6 +405,17 @@ class HostView:
     def invariants(self) -> frozenset[Reg]:
         """The registers this host's kernel requires to equal the host's own value on restore."""
         return frozenset(Reg(r) for r, entry in self.abi.kernel.registers.items() if entry.invariant)
+
+    def ignores(self, other: FieldView) -> bool:
+        """Does this host's KVM accept and drop a write of ``other``'s value to the field (``ignores-write``)?"""
+        layout = self.abi.kernel.id_registers.get(other.register)
+        found = layout.field(other.name) if layout is not None else None
+        return found is not None and self.abi.ignores(other.register, found, other.value)
+
+    def kept(self, reg: int, value: int) -> int:
+        """The value KVM compares and keeps of a VMM's write of ``value`` to ID register ``reg`` (fields it
+        ignores take the guest's value)."""
+        return self.abi.kept(reg, value)
 
     def invariant(self, reg: int) -> bool:
         entry = self.abi.kernel.registers.get(reg)

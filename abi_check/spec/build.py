@@ -316,6 +316,7 @@ def build_id_register(b: Builder, reg: int, entry: Node, span: Span) -> IdRegist
                     visible_with=b.scalar(spec, "visible-with", None),
                     hidden=b.scalar(spec, "hidden", False),
                     cap=b.scalar(spec, "max", None),
+                    ignores_write=b.scalar(spec, "ignores-write", None),
                 )
             )
     return IdRegister(reg, tuple(sorted(fields, key=lambda f: -f.lsb)), span)

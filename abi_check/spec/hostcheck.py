@@ -177,8 +177,8 @@ def check_id_overrides(b: ErrorSink, host: Host) -> None:
             if field.cap is not None:
                 limit = min(limit, field.cap)  # the guest's view, which a SET of the same value keeps
             value = field.decode(raw)
-            if value == limit:
-                continue
+            if value == limit or (field.ignores_write == "host-value" and value == field.get(cpu.value(reg))):
+                continue  # equal, or the host's own value of a field KVM drops from the write (ignores-write)
             where = f"{vmm.info.name} sets {name}.{field_name} = {raw} on host {host.info.name}, whose value is {limit}"
             if not writable_regs:
                 why = f"kernel {kernel.info.name} has no writable ID registers (6.7+)"

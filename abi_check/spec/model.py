@@ -150,6 +150,9 @@ class IdField:
     visible_with: str | None = None
     hidden: bool = False
     cap: int | None = None
+    # "host-value": KVM accepts a VMM's write of the host's own value of this (hidden) field and drops it, so a
+    # guest saved where the field was visible can be restored (MPAM since 6.13, 6685f5d572c2).
+    ignores_write: str | None = None
 
     @property
     def mask(self) -> int:

@@ -209,9 +209,14 @@ KERNEL = Obj(
                                 "visible-with": VCPU_FEATURE,
                                 "hidden": Bool("KVM always shows 0 to the guest"),
                                 "max": Int("KVM caps the guest's value of the field at this value", 0, 15),
+                                "ignores-write": Str(
+                                    "host-value: KVM accepts a VMM's write of the host's own value of the field "
+                                    "and drops it (the guest keeps KVM's value)",
+                                    enum=("host-value",),
+                                ),
                             },
                             required=(),
-                            nullable=("max", "visible-with"),
+                            nullable=("max", "visible-with", "ignores-write"),
                         ),
                     ),
                 },

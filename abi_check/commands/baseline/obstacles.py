@@ -44,6 +44,14 @@ REASONS: dict[str, str] = {
     "bitmap-implicit-default": (
         "an older kernel without the bitmap register cannot be told which services to offer"
     ),
+    "hypercall-service-gained": (
+        "kernels without the bitmap registers (before 5.19) offer their services unconditionally: no VMM setting "
+        "changes them"
+    ),
+    "hypercall-service-lost": (
+        "kernels without the bitmap registers (before 5.19) offer their services unconditionally: no VMM setting "
+        "changes them"
+    ),
     "vcpu-feature-mismatch": "the VMM profiles create vCPUs with different features; the baseline keeps each "
     "VMM's vCPU features",
     "vcpu-feature-gained": "the VMM profiles create vCPUs with different features; the baseline keeps each "
