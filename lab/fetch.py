@@ -17,6 +17,7 @@ SUITES = {
     "bookworm": [(MIRROR, "bookworm"), (MIRROR, "bookworm-updates"), (SECURITY, "bookworm-security")],
     "trixie": [(MIRROR, "trixie"), (MIRROR, "trixie-updates"), (SECURITY, "trixie-security")],
     "sid": [(MIRROR, "sid")],
+    "trixie-backports": [(MIRROR, "trixie-backports")],
 }
 USERLAND = ["busybox-static", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "libffi8",
             "libc6", "zlib1g", "libexpat1"]
@@ -32,6 +33,8 @@ class KernelChoice:
 KERNELS = [
     KernelChoice("6.1", "bookworm", (r"^linux-image-6\.1\.0-(\d+)-arm64$",)),
     KernelChoice("6.12", "trixie", (r"^linux-image-6\.12\.(\d+)\+deb13-arm64$",)),
+    # the 2025 LTS line, from trixie-backports (the newest 6.18.y it still carries)
+    KernelChoice("6.18", "trixie-backports", (r"^linux-image-6\.18\.(\d+)\+deb13-arm64$",)),
     # sid splits the Image (linux-binary-*) from the package that installs it
     KernelChoice("7.2", "sid", (r"^linux-binary-7\.2\.(\d+)\+deb\d+-arm64$",
                                 r"^linux-image-7\.2\.(\d+)\+deb\d+-arm64$")),

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="downloads and built images (%(default)s)")
     p.add_argument("--out", type=Path, default=REPO / "lab" / "out")
-    p.add_argument("--kernels", default="6.1,6.12,7.2")
+    p.add_argument("--kernels", default="6.1,6.12,6.18,7.2")
     p.add_argument("--cpus", default="max,neoverse-n1")
     p.add_argument("--modes", default="vhe,nvhe", help="vhe (default KVM mode) and/or nvhe (kvm-arm.mode=nvhe)")
     p.add_argument("--nvhe-cpus", default="max", help="CPU models that also boot in nvhe mode")

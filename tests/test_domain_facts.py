@@ -113,10 +113,69 @@ def test_ctr_el0_dic_idc_differences_are_reported_from_6_11(tmp_path: Path) -> N
     assert {"CTR_EL0.DIC", "CTR_EL0.IDC"} <= set(subjects), subjects
 
 
-def test_asidbits_is_not_writable_on_6_12_y(tmp_path: Path) -> None:
-    # 03c7527e97f7 (6.13, backported to 6.12.y; the 6.12.118 lab dump's mask clears bits 7:4).
-    errors = host(tmp_path, "linux-6.12", "neoverse-n1", "id-overrides:\n  ID_AA64MMFR0_EL1: {ASIDBITS: 0}")
-    assert isinstance(errors, list) and errors and "outside the writable mask" in errors[0], errors
+def test_asidbits_is_writable_on_6_12_0_and_not_on_6_12_y(tmp_path: Path) -> None:
+    # 03c7527e97f7 (6.13; in 6.12.y from 6.12.7; the 6.12.118 lab dump's mask clears bits 7:4).
+    override = "id-overrides:\n  ID_AA64MMFR0_EL1: {ASIDBITS: 0}"
+    assert isinstance(host(tmp_path, "linux-6.12", "neoverse-n1", override), EffectiveAbi)
+    for kernel in ("linux-6.12.118", "linux-6.13"):
+        errors = host(tmp_path, kernel, "neoverse-n1", override)
+        assert isinstance(errors, list) and errors and "outside the writable mask" in errors[0], (kernel, errors)
+
+
+WA3 = regs.register_id("SMCCC_ARCH_WORKAROUND_3")
+
+
+def wa3_level(tmp_path: Path, kernel: str, cpu: str) -> int | None:
+    abi = host(tmp_path, kernel, cpu, "")
+    assert isinstance(abi, EffectiveAbi), abi
+    level = abi.host_levels.get(WA3)
+    return None if level is None else level.value
+
+
+def test_stable_point_releases_carry_the_2025_spectre_bhb_rework(tmp_path: Path) -> None:
+    # Neoverse-V2 (ECBHB) is in no pre-2025 list: NOT_REQUIRED (2) on each .0 release; the rework, backported to
+    # 5.10.239, 5.15.181, 6.1.135, 6.6.88 and 6.12.24, makes it AVAIL (1), as real 5.10.255 and 6.1.172 hosts say.
+    # 5.10.0 and 5.15.0 have no WORKAROUND_3 at all (5.10.105 and 5.15.28 added it).
+    pairs = {"linux-5.10": "linux-5.10.255", "linux-5.15": "linux-5.15.209", "linux-6.1": "linux-6.1.192",
+             "linux-6.6": "linux-6.6.139", "linux-6.12": "linux-6.12.118"}
+    for line, point in pairs.items():
+        before = None if line in ("linux-5.10", "linux-5.15") else 2
+        assert (wa3_level(tmp_path, line, "neoverse-v2"), wa3_level(tmp_path, point, "neoverse-v2")) == (before, 1), \
+            (line, point)
+        assert wa3_level(tmp_path, point, "neoverse-n1") == 1  # a loop-list CPU is AVAIL before and after
+    # So a Graviton4-like guest cannot move from 6.12.0 to the 6.12.y fleets run: 2 > 1 is refused.
+    assert pair_subjects(tmp_path, ("linux-6.12", "neoverse-v2"), ("linux-6.12.118", "neoverse-v2"),
+                         "workaround-level-above-dst") == ["SMCCC_ARCH_WORKAROUND_3"]
+
+
+def test_workaround_3_of_a_5_15_y_guest_is_refused_by_5_15_0(tmp_path: Path) -> None:
+    n1 = "neoverse-n1"
+    assert pair_subjects(tmp_path, ("linux-5.15.209", n1), ("linux-5.15", n1), "register-unknown-on-dst") == [
+        "SMCCC_ARCH_WORKAROUND_3"]
+    assert pair_subjects(tmp_path, ("linux-5.15.209", n1), ("linux-5.19", n1), "register-unknown-on-dst") == []
+
+
+def test_ecbhb_is_shown_to_guests_from_6_11_and_in_6_6_y(tmp_path: Path) -> None:
+    # e8cde32f111f (6.11; 6.6.101): before it KVM hid ECBHB. Graviton4 (ECBHB = 1) guests on 6.6.0 and 6.6.139
+    # see different ID_AA64MMFR1_EL1 values, and 6.6 has no writable ID registers.
+    mmfr1 = regs.register_id("ID_AA64MMFR1_EL1")
+    seen = {}
+    for kernel in ("linux-6.6", "linux-6.6.139", "linux-6.12", "linux-6.1.172-amzn2023"):
+        abi = host(tmp_path, kernel, "neoverse-v2", "")
+        assert isinstance(abi, EffectiveAbi), abi
+        seen[kernel] = abi.value(mmfr1) >> 60
+    assert seen == {"linux-6.6": 0, "linux-6.6.139": 1, "linux-6.12": 1, "linux-6.1.172-amzn2023": 1}
+    assert pair_subjects(tmp_path, ("linux-6.6.139", "neoverse-v2"), ("linux-6.6", "neoverse-v2"),
+                         "id-register-not-writable") == ["ID_AA64MMFR1_EL1"]
+
+
+def test_6_18_accepts_a_6_1_guest_view_with_hcx_0(tmp_path: Path) -> None:
+    # Lab: the 6.1.192 dumps on QEMU max (HCX 0 for the guest) are refused by 6.12.118 (ID_AA64MMFR1_EL1 EINVAL) and
+    # accepted by 6.18.15 (1a0b2bf6ff11 makes HCX writable).
+    src = ("linux-6.1.192", "qemu-max")
+    assert pair_subjects(tmp_path, src, ("linux-6.12.118", "qemu-max"), "id-field-unreproducible") == [
+        "ID_AA64MMFR1_EL1.HCX"]
+    assert pair_subjects(tmp_path, src, ("linux-6.18", "qemu-max"), "id-field-unreproducible") == []
 
 
 def test_hypercall_services_before_the_bitmaps_are_not_a_change_at_5_19(tmp_path: Path) -> None:

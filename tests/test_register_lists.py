@@ -24,18 +24,21 @@ from abi_check.verdict.findings import Severity
 ROOT = Path(__file__).resolve().parent.parent
 LAB_DUMPS = ROOT / "lab" / "out" / "dumps"
 FINGERPRINTS = ROOT.parent / "shared" / "data" / "firecracker-fingerprints"
-KERNELS = {"6.1": "linux-6.1", "6.12": "linux-6.12", "7.2": "linux-7.2"}
+# The lab's kernels by the point-release specs that describe them (their lists are their lines').
+KERNELS = {"6.1": "linux-6.1.192", "6.12": "linux-6.12.118", "6.18": "linux-6.18", "7.2": "linux-7.2"}
 CPUS = {"max": "qemu-max", "neoverse-n1": "qemu-neoverse-n1"}
 TCR2_PIE = {"TCR2_EL1", "PIRE0_EL1", "PIR_EL1"}
 PTIMER = {"CNTPCT_EL0", "CNTP_CTL_EL0", "CNTP_CVAL_EL0"}
 
-# KVM_GET_REG_LIST lengths the lab measured (Debian 6.1.192, 6.12.118, 7.2.13 under QEMU 7.2, max and
+# KVM_GET_REG_LIST lengths the lab measured (Debian 6.1.192, 6.12.118, 6.18.15, 7.2.13 under QEMU 7.2, max and
 # neoverse-n1 alike; nVHE the same), per probe feature set.
 COUNTS = {
     "6.1": {"psci-0.2": 242, "psci-0.1": 242, "psci-0.2+pmu-v3": 316, "psci-0.2+sve": 261, "psci-0.2+ptrauth": 252,
             "psci-0.2+pmu-v3+sve+ptrauth": 345},
     "6.12": {"psci-0.2": 259, "psci-0.1": 259, "psci-0.2+pmu-v3": 333, "psci-0.2+sve": 278, "psci-0.2+ptrauth": 269,
              "psci-0.2+pmu-v3+sve+ptrauth": 362},
+    "6.18": {"psci-0.2": 257, "psci-0.1": 257, "psci-0.2+pmu-v3": 331, "psci-0.2+sve": 276, "psci-0.2+ptrauth": 267,
+             "psci-0.2+pmu-v3+sve+ptrauth": 360},
     "7.2": {"psci-0.2": 257, "psci-0.1": 257, "psci-0.2+pmu-v3": 331, "psci-0.2+sve": 276, "psci-0.2+ptrauth": 267,
             "psci-0.2+pmu-v3+sve+ptrauth": 360},
 }
