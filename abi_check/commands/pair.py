@@ -6,6 +6,7 @@ those are checked on the same synthetic host the gate uses, a host of the catalo
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -87,6 +88,11 @@ def run_pair(src: Path, dst: Path, *, both: bool, fmt: Format, settings: Setting
     source_host, destination_host = load_pair(src, dst, roots)
     source = HostView(effective_abi(source_host))
     destination = HostView(effective_abi(destination_host))
+    if not gc.isenabled():
+        # cli.main's fast path loads with the collector off; what was made so far lives to the end (freeze:
+        # never scanned), and rules, whose loops may make garbage up to their budget, run with it on.
+        gc.freeze()
+        gc.enable()
     directions = [(source, destination)] + ([(destination, source)] if both else [])
     rules, policy = settings.rules, settings.policy
     pairs = tuple(

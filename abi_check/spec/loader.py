@@ -6,14 +6,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.spec.build import BUILDERS, Builder
 from abi_check.spec.catalogue import SpecRoots
 from abi_check.spec.model import Host, Kind, Spec, SpecInfo
-from abi_check.spec.observed import Observed, load_observed
 from abi_check.spec.schema import NAME_PATTERN, OBSERVED_REPLACES, REQUIRED_AFTER_EXTENDS, check_document
 from abi_check.spec.yamlnodes import Node, load_file
+
+if TYPE_CHECKING:
+    from abi_check.spec.observed import Observed
 
 # Keys every file states for itself; they never come from the spec it extends.
 OWN_KEYS = ("abi-check", "kind", "name", "extends", "source", "description")
@@ -265,6 +268,8 @@ class SpecLoader:
                 ) from None
 
         def observe(ref: Node) -> Observed:
+            from abi_check.spec.observed import load_observed  # the probe's dump format: only observed hosts
+
             text = str(ref.value)
             target = self._resolve(Node(text if "/" in text else f"./{text}", ref.span), path)
             return load_observed(target, display_path(target))
