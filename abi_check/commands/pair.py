@@ -67,7 +67,9 @@ def synthetic_pair(a: Spec, b: Spec, loader: SpecLoader) -> tuple[Host, Host]:
 
 
 def load_pair(src: Path, dst: Path, roots: SpecRoots) -> tuple[Host, Host]:
-    loader = SpecLoader(roots)
+    from abi_check.spec.nodecache import NodeCache
+
+    loader = SpecLoader(roots, NodeCache())  # a pair reads a dozen files, the same ones run after run
     a, b = load_ref(src, loader), load_ref(dst, loader)
     if isinstance(a, Host) and isinstance(b, Host):
         return a, b

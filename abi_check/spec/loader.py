@@ -16,6 +16,7 @@ from abi_check.spec.schema import NAME_PATTERN, OBSERVED_REPLACES, REQUIRED_AFTE
 from abi_check.spec.yamlnodes import Node, load_file
 
 if TYPE_CHECKING:
+    from abi_check.spec.nodecache import NodeCache
     from abi_check.spec.observed import Observed
 
 # Keys every file states for itself; they never come from the spec it extends.
@@ -68,8 +69,9 @@ class BrokenReference(SpecError):
 class SpecLoader:
     """Loads specs through the spec roots, caching every file and every built spec."""
 
-    def __init__(self, roots: SpecRoots) -> None:
+    def __init__(self, roots: SpecRoots, node_cache: NodeCache | None = None) -> None:
         self.roots = roots
+        self.node_cache = node_cache  # files' nodes kept between runs (spec/nodecache.py): pair's few files
         self._raw: dict[Path, Node | InputErrors] = {}
         self._merged: dict[Path, _Merged | InputErrors] = {}
         self._specs: dict[Path, Spec | InputErrors] = {}
@@ -82,7 +84,7 @@ class SpecLoader:
 
     def fork(self) -> SpecLoader:
         """A loader with the same roots that shares the parsed files but builds and tracks on its own."""
-        other = SpecLoader(self.roots)
+        other = SpecLoader(self.roots, self.node_cache)
         other._raw = self._raw
         other._refs, other._origins = self._refs, self._origins
         other._canonical, other._shown = self._canonical, self._shown
@@ -150,7 +152,7 @@ class SpecLoader:
         self._touched.add(path)
         if path not in self._raw:
             try:
-                node = load_file(path, self._display(path))
+                node = load_file(path, self._display(path), self.node_cache)
                 errors = check_document(node)
                 name = node.get("name")
                 if name is not None and isinstance(name.value, str) and name.value != path.stem:
