@@ -54,6 +54,12 @@ UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportE
               IndexError, KeyError, MemoryError, RecursionError)
 
 
+# Every run loads the whole file (~40 us an entry), so it must not grow without end: a save that finds more entries
+# than this keeps only those the run used (rules edited over months, rule files of test runs in temporary
+# directories: each text is an entry).
+KEEP = 256
+
+
 class PickleCache:
     """A dict persisted as one pickle file; loaded lazily, written atomically only when it grew."""
 
@@ -62,6 +68,7 @@ class PickleCache:
         self.path = directory / name if directory is not None else None
         self.allowed = allowed
         self.data: dict[str, Any] | None = None
+        self.used: set[str] = set()
         self.dirty = False
 
     def _load(self) -> dict[str, Any]:
@@ -77,15 +84,19 @@ class PickleCache:
         return self.data
 
     def get(self, key: str) -> Any:
+        self.used.add(key)
         return self._load().get(key)
 
     def put(self, key: str, value: Any) -> None:
         self._load()[key] = value
+        self.used.add(key)
         self.dirty = True
 
     def save(self) -> None:
         if not self.dirty or self.path is None or self.data is None:
             return
+        if len(self.data) > KEEP:
+            self.data = {k: v for k, v in self.data.items() if k in self.used}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             import tempfile

@@ -104,6 +104,22 @@ def test_the_rule_tree_cache_loads_only_its_own_nodes(cache_dir: Path, tmp_path:
     assert not canary.exists()
 
 
+def test_a_cache_that_outgrew_its_bound_keeps_what_the_run_used(cache_dir: Path) -> None:
+    first = cache.PickleCache("t.pickle")
+    for i in range(cache.KEEP + 10):
+        first.put(f"old{i}", i)
+    first.save()
+    second = cache.PickleCache("t.pickle")
+    assert second.get("old3") == 3 and second.get("old4") == 4
+    second.put("new", -1)
+    second.save()
+    assert cache.loads((cache_dir / "t.pickle").read_bytes()) == {"old3": 3, "old4": 4, "new": -1}
+    third = cache.PickleCache("t.pickle")
+    third.put("more", 0)
+    third.save()  # under the bound: nothing is dropped
+    assert len(cache.loads((cache_dir / "t.pickle").read_bytes())) == 4
+
+
 def run_pair(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     code = ("import runpy, sys\n"
             f"sys.argv = ['abi-check', 'pair', {PAIR[0]!r}, {PAIR[1]!r}]\n"
