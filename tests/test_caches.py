@@ -13,7 +13,7 @@ import pytest
 
 from abi_check import cache
 from abi_check.resources import catalogue_dir
-from abi_check.spec.catalogue import iter_spec_files
+from abi_check.spec.catalogue import SpecRoots, iter_spec_files
 from abi_check.spec.nodecache import FORMAT, NodeCache
 from abi_check.spec.yamlnodes import load_file, load_text
 from tests.conftest import HOSTS
@@ -67,6 +67,23 @@ def test_a_file_that_does_not_load_is_never_stored(cache_dir: Path) -> None:
         with pytest.raises(Exception, match=r"duplicate key|YAML|tag"):
             load_text(text, "bad.yaml", nodes)
     assert not (cache_dir / FORMAT).exists()
+
+
+def test_only_a_file_that_passed_the_shape_check_is_kept_and_passes_again(cache_dir: Path) -> None:
+    from abi_check.spec.loader import SpecLoader
+    from abi_check.spec.schema import check_document
+
+    nodes = NodeCache()
+    unshaped = load_text(b"kind: kernel\nname: k\n", "k.yaml", nodes)  # YAML, but no spec
+    assert check_document(unshaped) and not (cache_dir / FORMAT).exists()
+    path = HOSTS / "n1-linux-6.6-qemu-10.2.yaml"
+    fresh = load_file(path, "h.yaml", nodes)
+    assert not nodes.passed(fresh) and not check_document(fresh)
+    again = NodeCache()
+    cached = load_file(path, "h.yaml", again)
+    assert again.passed(cached) and not again.passed(fresh) and cached == fresh
+    loaded = SpecLoader(SpecRoots([catalogue_dir().resolve()]), NodeCache()).load(path)
+    assert loaded == SpecLoader(SpecRoots([catalogue_dir().resolve()])).load(path)
 
 
 def test_a_hostile_or_damaged_entry_is_a_miss_and_runs_nothing(cache_dir: Path, tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """Spec files as located nodes, kept between runs of ``pair``: the dozen files a pair reads rarely change, and
 importing and running the YAML reader is about a sixth of its start-up.
 
-An entry is keyed by the file's text, the path its spans show, and the code that turns YAML into nodes (this
-module, yamlnodes.py and PyYAML's version): any change to one of them misses. It holds plain values only (dicts,
-lists, tuples, strings, numbers, dates), read back through abi_check.cache.loads, which builds no other class;
-a file that does not load as YAML, or whose nodes break a bound, is never stored, so a hit is a file that was
-read and accepted before, byte for byte. The file is read (bounded) on every run either way.
+An entry is keyed by the file's text, the path its spans show, and the code that turns YAML into nodes and
+checks their shape (this module, yamlnodes.py, schema.py, shapes.py and PyYAML's version): any change to one of
+them misses. It holds plain values only (dicts, lists, tuples, strings, numbers, dates), read back through
+abi_check.cache.loads, which builds no other class. Only a file that loaded as YAML within every bound and passed
+the shape check (schema.check_document) is stored, so a hit is a file that was read and accepted before, byte for
+byte, and the loader need not check its shape again (passed). The file is read (bounded) on every run either way.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ def _code_digest() -> str | None:
     """What the nodes depend on besides the text: this module, yamlnodes.py and PyYAML; None when unknown."""
     from importlib.machinery import PathFinder
 
-    from abi_check.spec import yamlnodes
+    from abi_check.spec import schema, shapes, yamlnodes
 
     found = PathFinder.find_spec("yaml", sys.path)
     if found is None or found.origin is None:
         return None
     try:
-        parts = [Path(p).read_bytes().hex() for p in (__file__, yamlnodes.__file__, found.origin)]
+        sources = (__file__, yamlnodes.__file__, schema.__file__, shapes.__file__, found.origin)
+        parts = [Path(p).read_bytes().hex() for p in sources]
     except OSError:
         return None
     return digest(FORMAT, *parts)
@@ -71,6 +73,11 @@ class NodeCache:
         code = _code_digest() if directory is not None else None
         self.directory = directory / FORMAT if directory is not None and code is not None else None
         self.code = code or ""
+        self._passed: dict[int, Node] = {}  # nodes read back (kept, so that their ids stay theirs)
+
+    def passed(self, node: Node) -> bool:
+        """Whether ``node`` was read back from an entry, and so passed the shape check when it was stored."""
+        return self._passed.get(id(node)) is node
 
     def _file(self, path: str, text: str) -> Path | None:
         return self.directory / f"{digest(self.code, path, text)}.pickle" if self.directory is not None else None
@@ -80,15 +87,20 @@ class NodeCache:
         if file is None:
             return None
         try:
-            item = loads(file.read_bytes(), _PLAIN)
-            return _decode(item, path)
+            node = _decode(loads(file.read_bytes(), _PLAIN), path)
         except UNREADABLE:
             return None
+        self._passed[id(node)] = node
+        return node
 
     def put(self, path: str, text: str, node: Node) -> None:
         file = self._file(path, text)
         if file is None:
             return
+        from abi_check.spec.schema import check_document
+
+        if check_document(node):
+            return  # its errors are reported from the file itself, every time
         import tempfile
 
         tmp = None
