@@ -33,13 +33,19 @@ def escape(text: str) -> str:
     return escaped
 
 
+class _RichOnly(Exception):
+    """The line holds something only rich itself can print."""
+
+
 def _emoji(text: str) -> str:
     for match in _EMOJI.finditer(text):
         name = match.group(2).lower()
         if _LETTER.search(name) or name in NAMES_WITHOUT_LETTERS:
-            from rich._emoji_replace import _emoji_replace  # what rich's markup renderer calls on each text run
-
-            return _emoji_replace(text)
+            try:
+                from rich._emoji_replace import _emoji_replace  # what rich's markup renderer calls on each run
+            except ImportError:  # a rich that moved it: let rich print the line
+                raise _RichOnly from None
+            return str(_emoji_replace(text))
     return text
 
 
@@ -81,7 +87,10 @@ def render(lines: Iterable[str]) -> str:
     """Every line as rich would print it to a file, each ending in a newline."""
     out: list[str] = []
     for markup in lines:
-        plain = line(markup)
+        try:
+            plain = line(markup)
+        except _RichOnly:
+            plain = None
         out.append(plain if plain is not None else rich_render([markup], color=False))
     return "".join(out)
 
