@@ -56,6 +56,13 @@ def _run(text: str) -> str:
 
 def line(markup: str) -> str | None:
     """One ``console.print(markup)`` without colour, or None when it holds something only rich should judge."""
+    try:
+        return _line(markup)
+    except _RichOnly:
+        return None
+
+
+def _line(markup: str) -> str | None:
     if "\t" in markup:  # rich expands tabs by cell width
         return None
     if "[" not in markup:
@@ -87,10 +94,7 @@ def render(lines: Iterable[str]) -> str:
     """Every line as rich would print it to a file, each ending in a newline."""
     out: list[str] = []
     for markup in lines:
-        try:
-            plain = line(markup)
-        except _RichOnly:
-            plain = None
+        plain = line(markup)
         out.append(plain if plain is not None else rich_render([markup], color=False))
     return "".join(out)
 
