@@ -6,6 +6,7 @@ those are checked on the same synthetic host the gate uses, a host of the catalo
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -66,7 +67,9 @@ def synthetic_pair(a: Spec, b: Spec, loader: SpecLoader) -> tuple[Host, Host]:
 
 
 def load_pair(src: Path, dst: Path, roots: SpecRoots) -> tuple[Host, Host]:
-    loader = SpecLoader(roots)
+    from abi_check.spec.nodecache import NodeCache
+
+    loader = SpecLoader(roots, NodeCache())  # a pair reads a dozen files, the same ones run after run
     a, b = load_ref(src, loader), load_ref(dst, loader)
     if isinstance(a, Host) and isinstance(b, Host):
         return a, b
@@ -87,6 +90,11 @@ def run_pair(src: Path, dst: Path, *, both: bool, fmt: Format, settings: Setting
     source_host, destination_host = load_pair(src, dst, roots)
     source = HostView(effective_abi(source_host))
     destination = HostView(effective_abi(destination_host))
+    if not gc.isenabled():
+        # cli.main's fast path loads with the collector off; what was made so far lives to the end (freeze:
+        # never scanned), and rules, whose loops may make garbage up to their budget, run with it on.
+        gc.freeze()
+        gc.enable()
     directions = [(source, destination)] + ([(destination, source)] if both else [])
     rules, policy = settings.rules, settings.policy
     pairs = tuple(

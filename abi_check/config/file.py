@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +57,7 @@ class Config:
                 errors.append(ConfigError(span, "internal-error cannot be configured",
                                           "a rule that crashes always fails the run with exit code 1"))
             elif rule not in known:
+                import difflib
                 close = difflib.get_close_matches(rule, known, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "abi-check rules lists the rule ids"
                 errors.append(ConfigError(span, f"no rule '{rule}'", hint))

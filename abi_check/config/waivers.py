@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +196,7 @@ def _check(waiver: Waiver, entry: Any, rule_ids: Sequence[str]) -> list[InputErr
         errors.append(WaiverError(entry.get("rule").span, "internal-error cannot be waived",
                                   "a rule that crashes always fails the run with exit code 1"))
     elif waiver.rule is not None and waiver.rule not in rule_ids:
+        import difflib
         close = difflib.get_close_matches(waiver.rule, rule_ids, n=1)
         hint = f"did you mean '{close[0]}'?" if close else "abi-check rules lists the rule ids"
         errors.append(WaiverError(entry.get("rule").span, f"no rule '{waiver.rule}'", hint))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,6 +65,7 @@ def write_chunks(chunks: Iterable[str], output: Path | None, *, terminal: bool =
     _remove_stale(directory, output.name)
     tmp = None
     try:
+        import tempfile
         fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX.format(name=output.name)}{os.getpid()}.", suffix=".tmp",
                                    dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,6 +27,8 @@ def text_width(output: Path | None = None) -> int | None:
             return None
     except (AttributeError, ValueError):
         return None
+    import shutil  # with bz2 and lzma: only when writing to a terminal
+
     return max(MIN_WIDTH, shutil.get_terminal_size().columns)
 
 

@@ -5,7 +5,6 @@ The functions a rule may call and how values print are the language's library, i
 
 from __future__ import annotations
 
-import difflib
 import operator
 import re
 from collections.abc import Callable, Iterator
@@ -362,6 +361,7 @@ class Compiler:
             constant: Fn = lambda env: reg  # noqa: E731
             self.reads.register(constant, reg)
             return constant, "Reg"
+        import difflib
         close = difflib.get_close_matches(name, [*scope, *BUILTINS], n=1)
         raise self.error(
             tree,
@@ -376,6 +376,7 @@ class Compiler:
             return "any"
         table = ATTRS[kind]
         if name not in table:
+            import difflib
             close = difflib.get_close_matches(name, list(table), n=1)
             raise self.error(
                 tree,
@@ -444,6 +445,7 @@ class Compiler:
     def x_call(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         name = str(tree.children[0])
         if name not in BUILTINS:
+            import difflib
             close = difflib.get_close_matches(name, list(BUILTINS), n=1)
             raise self.error(
                 tree,

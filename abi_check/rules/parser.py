@@ -6,9 +6,9 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from abi_check.cache import PickleCache, cache_dir, digest
 from abi_check.errors import RuleError, Span
 from abi_check.resources import grammars_dir
-from abi_check.rules.cache import PickleCache, cache_dir, digest
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Tree
@@ -64,7 +64,7 @@ def grammar() -> Lark:
 @cache
 def tree_cache() -> PickleCache:
     """Parse trees of rule files and template expressions, as our own nodes, keyed by grammar and text."""
-    return PickleCache("rule-trees-v1.pickle")
+    return PickleCache("rule-trees-v1.pickle", frozenset({(__name__, "Node"), (__name__, "Tok")}))
 
 
 class Node:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.spec import registers as regs
 from abi_check.spec.encodings import level_table, psci_str, psci_value
-from abi_check.spec.fromdump import nearest_kernel, observed_cpu, observed_kernel
 from abi_check.spec.hostcheck import check_host
 from abi_check.spec.model import (
     MIDR_MODEL_MASK,
@@ -34,12 +33,14 @@ from abi_check.spec.model import (
     Workaround,
     Write,
 )
-from abi_check.spec.observed import Observed
 from abi_check.spec.schema import psci_text
 from abi_check.spec.yamlnodes import Node
 
 Resolver = Callable[[Node, Kind], Spec]
-Observer = Callable[[Node], Observed]
+if TYPE_CHECKING:
+    from abi_check.spec.observed import Observed
+
+    Observer = Callable[[Node], Observed]
 T = TypeVar("T")
 
 
@@ -448,6 +449,8 @@ def build_host(b: Builder) -> Host | None:
 
 def build_observed_host(b: Builder, node: Node) -> Host | None:
     """``observed: DUMP`` stands in for kernel and CPU; ``kernel:`` may name the donor of what dumps cannot show."""
+    from abi_check.spec.fromdump import nearest_kernel, observed_cpu, observed_kernel  # only hosts that say observed
+
     vmm = b.ref("vmm", Kind.VMM)
     cpu_node = b.node.get("cpu")
     if cpu_node is not None:

@@ -6,14 +6,18 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from abi_check.errors import InputErrors, Span, SpecError
 from abi_check.spec.build import BUILDERS, Builder
 from abi_check.spec.catalogue import SpecRoots
 from abi_check.spec.model import Host, Kind, Spec, SpecInfo
-from abi_check.spec.observed import Observed, load_observed
 from abi_check.spec.schema import NAME_PATTERN, OBSERVED_REPLACES, REQUIRED_AFTER_EXTENDS, check_document
 from abi_check.spec.yamlnodes import Node, load_file
+
+if TYPE_CHECKING:
+    from abi_check.spec.nodecache import NodeCache
+    from abi_check.spec.observed import Observed
 
 # Keys every file states for itself; they never come from the spec it extends.
 OWN_KEYS = ("abi-check", "kind", "name", "extends", "source", "description")
@@ -65,8 +69,9 @@ class BrokenReference(SpecError):
 class SpecLoader:
     """Loads specs through the spec roots, caching every file and every built spec."""
 
-    def __init__(self, roots: SpecRoots) -> None:
+    def __init__(self, roots: SpecRoots, node_cache: NodeCache | None = None) -> None:
         self.roots = roots
+        self.node_cache = node_cache  # files' nodes kept between runs (spec/nodecache.py): pair's few files
         self._raw: dict[Path, Node | InputErrors] = {}
         self._merged: dict[Path, _Merged | InputErrors] = {}
         self._specs: dict[Path, Spec | InputErrors] = {}
@@ -79,7 +84,7 @@ class SpecLoader:
 
     def fork(self) -> SpecLoader:
         """A loader with the same roots that shares the parsed files but builds and tracks on its own."""
-        other = SpecLoader(self.roots)
+        other = SpecLoader(self.roots, self.node_cache)
         other._raw = self._raw
         other._refs, other._origins = self._refs, self._origins
         other._canonical, other._shown = self._canonical, self._shown
@@ -147,8 +152,9 @@ class SpecLoader:
         self._touched.add(path)
         if path not in self._raw:
             try:
-                node = load_file(path, self._display(path))
-                errors = check_document(node)
+                node = load_file(path, self._display(path), self.node_cache)
+                cached = self.node_cache is not None and self.node_cache.passed(node)
+                errors = [] if cached else check_document(node)
                 name = node.get("name")
                 if name is not None and isinstance(name.value, str) and name.value != path.stem:
                     errors.append(
@@ -265,6 +271,8 @@ class SpecLoader:
                 ) from None
 
         def observe(ref: Node) -> Observed:
+            from abi_check.spec.observed import load_observed  # the probe's dump format: only observed hosts
+
             text = str(ref.value)
             target = self._resolve(Node(text if "/" in text else f"./{text}", ref.span), path)
             return load_observed(target, display_path(target))

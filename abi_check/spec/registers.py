@@ -8,7 +8,6 @@ names come from the probe's table (the names KVM's sources use), so a dump and a
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
 
@@ -103,6 +102,7 @@ def register_id(name: str) -> int:
         op0, op1, crn, crm, op2 = (int(g) for g in match.groups())
         if op0 <= 3 and op1 <= 7 and crn <= 15 and crm <= 15 and op2 <= 7:
             return sysreg_id(op0, op1, crn, crm, op2)
+    import difflib
     close = difflib.get_close_matches(key, list(_BY_NAME), n=5)
     # Among the close names, a typo in the exception level (MIDR_EL2) keeps the longest common prefix.
     best = max(close, key=lambda c: (_common_prefix(c, key), -close.index(c)), default=None)

@@ -6,7 +6,6 @@ describes itself as JSON Schema, so the loader and ``abi-check schema`` cannot d
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ class Str(Type):
             errors.append(SpecError(node.span, f"expected a string, found {type_name(value)}", hint))
             return
         if self.enum is not None and value not in self.enum:
+            import difflib
             close = difflib.get_close_matches(value, self.enum, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(self.enum)}"
             errors.append(SpecError(node.span, f"'{value}' is not one of the allowed values", hint))
@@ -218,6 +218,7 @@ class Obj(Type):
             return
         for key, child in node.value.items():
             if key not in self.fields:
+                import difflib
                 close = difflib.get_close_matches(key, list(self.fields), n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(self.fields)}"
                 errors.append(SpecError(node.key_span(key), f"unknown key '{key}'", hint))

@@ -6,11 +6,15 @@ import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from abi_check.errors import Span, SpecError, decode_utf8, remember_source
 from abi_check.spec.files import read_bounded
+
+if TYPE_CHECKING:
+    import yaml
+
+    from abi_check.spec.nodecache import NodeCache
 
 # Specs are small hand-written files; these bounds stop hostile or accidental inputs early.
 MAX_FILE_BYTES = 1 << 20
@@ -20,8 +24,17 @@ MAX_DEPTH = 64
 # formatting a number with thousands of digits.
 MAX_INT_BITS = 256
 
-# libyaml's composer gives the same nodes and marks, several times faster; pure Python when absent.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER: Any = None
+
+
+def _import_yaml() -> None:
+    """PyYAML, imported for the first file the node cache does not hold (importing it is ~10 ms)."""
+    global yaml, _LOADER
+    import yaml
+
+    # libyaml's composer gives the same nodes and marks, several times faster; pure Python when absent.
+    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 Scalar = str | int | float | bool | None | datetime.date
 
@@ -57,20 +70,34 @@ class Node:
         return self.value
 
 
-def load_file(path: Path, display: str | None = None) -> Node:
+def load_file(path: Path, display: str | None = None, cache: NodeCache | None = None) -> Node:
     """Read one spec file and return its single document as located nodes."""
     shown = display or str(path)
     data = read_bounded(path, shown, MAX_FILE_BYTES, SpecError, "spec",
                         "split it into smaller specs joined with 'extends:'")
-    return load_text(data, shown)
+    return load_text(data, shown, cache)
 
 
-def load_text(data: bytes, path: str) -> Node:
+def load_text(data: bytes, path: str, cache: NodeCache | None = None) -> Node:
+    """``cache``: where nodes of a text read before are kept (spec/nodecache.py); it holds accepted files only."""
     if len(data) > MAX_FILE_BYTES:
         raise SpecError(Span(path, 1, 1), f"input is larger than the {MAX_FILE_BYTES} byte limit")
     text = decode_utf8(data, path, SpecError)
     if text.startswith("\ufeff"):
         text = text[1:]
+    if cache is not None:
+        cached = cache.get(path, text)
+        if cached is not None:
+            remember_source(path, text)
+            return cached
+    node = _load_text(text, path)
+    if cache is not None:
+        cache.put(path, text, node)
+    return node
+
+
+def _load_text(text: str, path: str) -> Node:
+    _import_yaml()
     try:
         documents = _compose(text)
         remember_source(path, text)  # YAML's reader accepted every character: errors may quote its lines

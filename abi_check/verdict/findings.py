@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 
 from abi_check.errors import Span
@@ -41,6 +40,8 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """12 hex digits that stay the same while the rule, the hosts and the subject do."""
+        import hashlib  # OpenSSL's loader: only the formats that print fingerprints pay for it
+
         key = "\0".join((self.rule, self.source, self.destination, self.subject))
         return hashlib.sha256(key.encode()).hexdigest()[:12]
 

@@ -1,0 +1,115 @@
+"""Spec files as located nodes, kept between runs of ``pair``: the dozen files a pair reads rarely change, and
+importing and running the YAML reader is about a sixth of its start-up.
+
+An entry is keyed by the file's text, the path its spans show, and the code that turns YAML into nodes and
+checks their shape (this module, yamlnodes.py, schema.py, shapes.py and PyYAML's version): any change to one of
+them misses. It holds plain values only (dicts, lists, tuples, strings, numbers, dates), read back through
+abi_check.cache.loads, which builds no other class. Only a file that loaded as YAML within every bound and passed
+the shape check (schema.check_document) is stored, so a hit is a file that was read and accepted before, byte for
+byte, and the loader need not check its shape again (passed). The file is read (bounded) on every run either way.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+from abi_check.cache import UNREADABLE, cache_dir, digest, loads
+from abi_check.errors import Span
+from abi_check.spec.yamlnodes import Node
+
+FORMAT = "spec-nodes-v1"
+_PLAIN = frozenset({("datetime", "date")})  # the only class a spec value can be besides the built-in ones
+
+
+def _code_digest() -> str | None:
+    """What the nodes depend on besides the text: this module, yamlnodes.py and PyYAML; None when unknown."""
+    from importlib.machinery import PathFinder
+
+    from abi_check.spec import schema, shapes, yamlnodes
+
+    found = PathFinder.find_spec("yaml", sys.path)
+    if found is None or found.origin is None:
+        return None
+    try:
+        sources = (__file__, yamlnodes.__file__, schema.__file__, shapes.__file__, found.origin)
+        parts = [Path(p).read_bytes().hex() for p in sources]
+    except OSError:
+        return None
+    return digest(FORMAT, *parts)
+
+
+def _encode(node: Node) -> tuple[Any, int, int, dict[str, tuple[int, int]] | None]:
+    value = node.value
+    if isinstance(value, dict):
+        keys = {k: (s.line, s.col) for k, s in node.key_spans.items()}
+        return {k: _encode(v) for k, v in value.items()}, node.span.line, node.span.col, keys
+    if isinstance(value, list):
+        return [_encode(v) for v in value], node.span.line, node.span.col, None
+    return value, node.span.line, node.span.col, None
+
+
+def _decode(item: tuple[Any, int, int, dict[str, tuple[int, int]] | None], path: str) -> Node:
+    value, line, col, keys = item
+    if keys is not None:
+        return Node({k: _decode(v, path) for k, v in value.items()}, Span(path, line, col),
+                    {k: Span(path, *at) for k, at in keys.items()})
+    if isinstance(value, list):
+        return Node([_decode(v, path) for v in value], Span(path, line, col))
+    if not (value is None or isinstance(value, str | int | float | bool | datetime.date)):
+        raise TypeError(f"not a spec value: {type(value).__name__}")
+    return Node(value, Span(path, line, col))
+
+
+class NodeCache:
+    """One small file per entry under the cache directory; a missing, damaged or foreign entry is a miss."""
+
+    def __init__(self) -> None:
+        directory = cache_dir()
+        code = _code_digest() if directory is not None else None
+        self.directory = directory / FORMAT if directory is not None and code is not None else None
+        self.code = code or ""
+        self._passed: dict[int, Node] = {}  # nodes read back (kept, so that their ids stay theirs)
+
+    def passed(self, node: Node) -> bool:
+        """Whether ``node`` was read back from an entry, and so passed the shape check when it was stored."""
+        return self._passed.get(id(node)) is node
+
+    def _file(self, path: str, text: str) -> Path | None:
+        return self.directory / f"{digest(self.code, path, text)}.pickle" if self.directory is not None else None
+
+    def get(self, path: str, text: str) -> Node | None:
+        file = self._file(path, text)
+        if file is None:
+            return None
+        try:
+            node = _decode(loads(file.read_bytes(), _PLAIN), path)
+        except UNREADABLE:
+            return None
+        self._passed[id(node)] = node
+        return node
+
+    def put(self, path: str, text: str, node: Node) -> None:
+        file = self._file(path, text)
+        if file is None:
+            return
+        from abi_check.spec.schema import check_document
+
+        if check_document(node):
+            return  # its errors are reported from the file itself, every time
+        import tempfile
+
+        tmp = None
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(_encode(node), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, file)
+        except (OSError, RecursionError):
+            if tmp is not None:  # a read-only or full disk must not break the tool, nor leave a temporary
+                Path(tmp).unlink(missing_ok=True)
