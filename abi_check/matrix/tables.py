@@ -30,9 +30,11 @@ Ints = npt.NDArray[np.int32]
 
 @dataclass(frozen=True, slots=True)
 class Crash:
-    """A rule raised on this combination; it becomes an internal-error finding."""
+    """A rule raised on this combination; it becomes an internal-error finding, beside the hits the rule made
+    before it raised (``pair`` reports those too)."""
 
     message: str
+    hits: tuple[Hit, ...] = ()
 
 
 Entry = tuple[Hit, ...] | Crash
@@ -55,19 +57,25 @@ class RuleTable:
         return self.entries[int(self.cell[self.src_key[src], self.dst_key[dst]])]
 
 
-def run_rule(rule: CompiledRule, src: HostView, dst: HostView) -> Entry:
-    """One evaluation; the distinct hits, or the crash."""
+Run = Callable[[HostView, HostView], Iterator[Hit]]
+
+
+def run_rule(rule: CompiledRule, src: HostView, dst: HostView, run: Run | None = None) -> Entry:
+    """One evaluation (by ``run``, the rule's own by default); the distinct hits, or the crash."""
+    hits: list[Hit] = []
     try:
-        return tuple(dict.fromkeys(rule.run(src, dst)))
+        hits.extend((run or rule.run)(src, dst))
     except RuleError:
         raise  # a rule over its budget is an input error for the whole run, not a crashed cell
     except Exception as exc:
-        return Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}")
+        return Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}", tuple(dict.fromkeys(hits)))
+    return tuple(dict.fromkeys(hits))
 
 
 # Set before worker processes fork; workers read them, never write.
 _VIEWS: Sequence[HostView] = ()
 _RULES: Sequence[CompiledRule] = ()
+_RUNS: Sequence[Run] = ()  # per rule: its run, remembering results per loop element where it can (CompiledRule)
 _ROLE_VIEWS: dict[tuple[int, bool], RoleView] = {}
 
 
@@ -84,7 +92,7 @@ Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of task
 def _work(task: list[tuple[int, int, int]]) -> Chunk:
     """A chunk's results, each distinct entry once: what a worker pickles and the main process hashes."""
     index: dict[Entry, int] = {NOTHING: 0}
-    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False)), len(index))
+    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False), _RUNS[r]), len(index))
              for r, i, j in task]
     return list(index), found
 
@@ -96,8 +104,10 @@ class Evaluator:
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         if sys.platform != "linux":
             self.jobs = 1  # workers inherit the views by fork
-        global _VIEWS, _RULES
+        global _VIEWS, _RULES, _RUNS
         _VIEWS, _RULES = views, rules
+        # Fresh for this run: what they remember is keyed by the views' ids, alive until close().
+        _RUNS = [rule.run if rule.per_element is None else rule.per_element() for rule in rules]
         _ROLE_VIEWS.clear()
         self._pool: multiprocessing.pool.Pool | None = None
 
@@ -119,8 +129,8 @@ class Evaluator:
         return self._pool
 
     def close(self) -> None:
-        global _VIEWS, _RULES
-        _VIEWS, _RULES = (), ()
+        global _VIEWS, _RULES, _RUNS
+        _VIEWS, _RULES, _RUNS = (), (), ()
         _ROLE_VIEWS.clear()
         if self._pool is not None:
             self._pool.close()
@@ -228,12 +238,12 @@ def entry_findings(
             span=meta.span,
             category="internal",
         )
-        return
+    hits = entry.hits if isinstance(entry, Crash) else entry
 
     def named(text: str) -> str:
         return dst.text(src.text(text))
 
-    for hit in entry:
+    for hit in hits:
         span = hit.span
         if span is not None:
             span = src.location(span) or dst.location(span) or span
