@@ -89,6 +89,10 @@ def _role_view(i: int, source: bool) -> RoleView:
 Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of tasks, and each task's index into them
 
 
+def _work_numbered(numbered: tuple[int, list[tuple[int, int, int]]]) -> tuple[int, Chunk]:
+    return numbered[0], _work(numbered[1])
+
+
 def _work(task: list[tuple[int, int, int]]) -> Chunk:
     """A chunk's results, each distinct entry once: what a worker pickles and the main process hashes."""
     index: dict[Entry, int] = {NOTHING: 0}
@@ -109,33 +113,30 @@ class Evaluator:
         # Fresh for this run: what they remember is keyed by the views' ids, alive until close().
         _RUNS = [rule.run if rule.per_element is None else rule.per_element() for rule in rules]
         _ROLE_VIEWS.clear()
-        self._pool: multiprocessing.pool.Pool | None = None
 
     def run(self, tasks: list[tuple[int, int, int]]) -> Iterator[tuple[list[tuple[int, int, int]], Chunk]]:
-        """(chunk of tasks, their results), chunk by chunk, in task order."""
+        """(chunk of tasks, their results), chunk by chunk: in task order in one process; in worker processes,
+        one chunk per rule, as they end."""
         if self.jobs == 1 or len(tasks) < 2000:
             for start in range(0, len(tasks), 500):
                 chunk = tasks[start : start + 500]
                 yield chunk, _work(chunk)
             return
-        pool = self._start()
-        size = max(200, min(2000, len(tasks) // (self.jobs * 32)))  # small enough to end together
-        chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
-        yield from zip(chunks, pool.imap(_work, chunks), strict=True)
-
-    def _start(self) -> multiprocessing.pool.Pool:
-        if self._pool is None:
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
-        return self._pool
+        # One rule's tasks to one worker, the largest first: what a rule remembers (``CompiledRule.per_element``)
+        # is then made once, and the workers end close together.
+        groups: dict[int, list[tuple[int, int, int]]] = {}
+        for task in tasks:
+            groups.setdefault(task[0], []).append(task)
+        chunks = sorted(groups.values(), key=len, reverse=True)
+        context = multiprocessing.get_context("fork")
+        with context.Pool(self.jobs) as pool:
+            for k, result in pool.imap_unordered(_work_numbered, enumerate(chunks)):
+                yield chunks[k], result
 
     def close(self) -> None:
         global _VIEWS, _RULES, _RUNS
         _VIEWS, _RULES, _RUNS = (), (), ()
         _ROLE_VIEWS.clear()
-        if self._pool is not None:
-            self._pool.close()
-            self._pool.join()
-            self._pool = None
 
 
 def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) -> tuple[Ints, list[int]]:

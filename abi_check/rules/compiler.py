@@ -807,7 +807,7 @@ def _memoized(
     contents: dict[tuple[type, Any], int] = {}
     keys: dict[tuple[Any, ...], int] = {}  # an element's key -> a small int
     pairs: dict[tuple[Any, ...], tuple[Hit, ...]] = {}
-    each: dict[tuple[Any, ...], Hit | None] = {}
+    each: dict[tuple[Any, ...], dict[int, Hit | None]] = {}  # hosts' tokens -> element key -> its hit
     loop_var, coll, sides = plan.loop_var, plan.coll, (plan.src, plan.dst)
     items = [item for side in sides for item, _ in side.members]
     members = [(side, read) for side in sides for _, read in side.members]
@@ -840,16 +840,18 @@ def _memoized(
     def evaluate(env: Env, values: list[Any], element_keys: list[int], cell: tuple[Any, ...]) -> tuple[Hit, ...]:
         hits: list[Hit] = []
         ready = before is None
+        remembered = each.get(cell)
+        if remembered is None:
+            remembered = each[cell] = {}
         for value, k in zip(values, element_keys, strict=True):
             env[loop_var] = value
             if not ready:
                 if not before(env):  # type: ignore[misc]
                     break
                 ready = True
-            key = (cell, k)
-            hit = each.get(key, _MISSING)
+            hit = remembered.get(k, _MISSING)
             if hit is _MISSING:
-                hit = each[key] = body(env)
+                hit = remembered[k] = body(env)
             if hit is not None:
                 hits.append(hit)  # type: ignore[arg-type]
         return tuple(hits)
@@ -869,7 +871,7 @@ def _memoized(
     own_values: dict[tuple[str, int], tuple[Any, list[Any]]] = {}  # (host, id of its view) -> (view, elements)
     other_parts: dict[tuple[str, int, int], tuple[Any, ...]] = {}  # (host, id of its view, kind) -> (view, part)
     part_ids: dict[tuple[Any, ...], int] = {}
-    kinds: dict[tuple[int, ...], int] = {}  # the contents of a collection -> a small int
+    kinds: dict[tuple[Any, ...], int] = {}  # the contents of a collection, or what a part reads -> a small int
 
     host_sets: dict[tuple[str, int], tuple[Any, list[tuple[bool, Any]] | None, frozenset[type]]] = {}
 
@@ -932,15 +934,20 @@ def _memoized(
         member_of = tuple(tuple(map(members[k][1](view).__contains__, item_columns[k])) for k in member_at[host])
         value_of = tuple(tuple(map(read_value(view), arg_columns[k])) for k in value_at[host])
         number = part_ids.setdefault((host, kind, token_of, member_of, value_of), len(part_ids))
+        # What the other host's part depends on: the elements (when it filters them) and what it reads of them.
+        other = "dst" if host == "src" else "src"
+        reads = kinds.setdefault((other, tuple(values) if operands[other] else None,
+                                  tuple(item_columns[k] for k in member_at[other]),
+                                  tuple(arg_columns[k] for k in value_at[other])), len(kinds))
         found = own_parts[(host, id(view))] = (view, values, tuple(contents_of), item_columns, arg_columns, kind,
-                                               token_of, member_of, value_of, number)
+                                               token_of, member_of, value_of, reads, number)
         return found
 
     def other_part(host: str, env: Env, own: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """Which of the owner's elements ``host``'s operands keep, and what the body reads of it about those:
         (view, kept, token, memberships, values, part id); None to fall back."""
         view = env[host]
-        kind = own[5]
+        kind = own[9]
         found = other_parts.get((host, id(view), kind))
         if found is not None and found[0] is view:
             return found
