@@ -90,7 +90,19 @@ Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of task
 
 
 def _work_numbered(numbered: tuple[int, list[tuple[int, int, int]]]) -> tuple[int, Chunk]:
-    return numbered[0], _work(numbered[1])
+    """A whole rule's tasks in a worker; what the rule remembered is then dropped (it has no other task)."""
+    found = _work(numbered[1])
+    _forget({r for r, _, _ in numbered[1]})
+    return numbered[0], found
+
+
+def _forget(rules: set[int]) -> None:
+    """Drop what these rules remembered (``CompiledRule.per_element``): their tasks are done."""
+    if isinstance(_RUNS, list):
+        for r in rules:
+            per_element = _RULES[r].per_element
+            if per_element is not None:
+                _RUNS[r] = per_element()
 
 
 def _work(task: list[tuple[int, int, int]]) -> Chunk:
@@ -121,6 +133,8 @@ class Evaluator:
             for start in range(0, len(tasks), 500):
                 chunk = tasks[start : start + 500]
                 yield chunk, _work(chunk)
+                if start + 500 < len(tasks):  # tasks come rule by rule: the rules before the next chunk's are done
+                    _forget(set(range(chunk[0][0], tasks[start + 500][0])))
             return
         # One rule's tasks to one worker, the largest first: what a rule remembers (``CompiledRule.per_element``)
         # is then made once, and the workers end close together.

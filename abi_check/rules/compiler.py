@@ -404,9 +404,7 @@ class Compiler:
             names = _names(operand) & set(scope)
             if names & set(lets) or _has(operand, "quantified") or not names <= {"src", "dst"} or len(names) > 1:
                 return None
-            side = names.pop() if names else owner
-            if side is None:
-                return None  # the first operand reads no host
+            side = names.pop() if names else (owner or "src")  # a constant: the same for every host
             owner = owner or side
             found.append((op == "&", self.expr(operand, scope)[0], side))
         assert owner is not None
