@@ -870,6 +870,7 @@ def _memoized(
     other_parts: dict[tuple[str, int, int], tuple[Any, ...]] = {}  # (host, id of its view, kind) -> (view, part)
     part_ids: dict[tuple[Any, ...], int] = {}
     kinds: dict[tuple[Any, ...], int] = {}  # the contents of a collection, or what a part reads -> a small int
+    computed: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # elements -> (contents, kind, item columns, arg columns)
 
     host_sets: dict[tuple[str, int], tuple[Any, list[tuple[bool, Any]] | None, frozenset[type]]] = {}
 
@@ -919,15 +920,22 @@ def _memoized(
         values = own_elements(host, env)
         if values is None:
             return None
-        contents_of, at_items, at_args = [], [], []
-        for value in values:
-            env[loop_var] = value
-            contents_of.append(contents.setdefault((type(value), value), len(contents)))
-            at_items.append(tuple(item(env) for item in items))
-            at_args.append(tuple(arg(env) for arg in args))
-        kind = kinds.setdefault(tuple(contents_of), len(kinds))  # equal elements: equal items and args
-        item_columns = list(zip(*at_items, strict=True)) if items else []
-        arg_columns = list(zip(*at_args, strict=True)) if args else []
+        # Sets of one type (``filtered``): the elements' values and their type are their contents.
+        kind_key = ("elements", type(values[0]) if values else None, tuple(values)) if many else None
+        by_kind = computed.get(kind_key) if kind_key is not None else None
+        if by_kind is None:
+            contents_of, at_items, at_args = [], [], []
+            for value in values:
+                env[loop_var] = value
+                contents_of.append(contents.setdefault((type(value), value), len(contents)))
+                at_items.append(tuple(item(env) for item in items))
+                at_args.append(tuple(arg(env) for arg in args))
+            kind = kinds.setdefault(tuple(contents_of), len(kinds))  # equal elements: equal items and args
+            by_kind = (tuple(contents_of), kind, list(zip(*at_items, strict=True)) if items else [],
+                       list(zip(*at_args, strict=True)) if args else [])
+            if kind_key is not None:
+                computed[kind_key] = by_kind
+        contents_tuple, kind, item_columns, arg_columns = by_kind
         token_of = token(side_of[host], view)
         member_of = tuple(tuple(map(members[k][1](view).__contains__, item_columns[k])) for k in member_at[host])
         value_of = tuple(tuple(map(read_value(view), arg_columns[k])) for k in value_at[host])
@@ -937,7 +945,7 @@ def _memoized(
         reads = kinds.setdefault((other, tuple(values) if operands[other] else None,
                                   tuple(item_columns[k] for k in member_at[other]),
                                   tuple(arg_columns[k] for k in value_at[other])), len(kinds))
-        found = own_parts[(host, id(view))] = (view, values, tuple(contents_of), item_columns, arg_columns, kind,
+        found = own_parts[(host, id(view))] = (view, values, contents_tuple, item_columns, arg_columns, kind,
                                                token_of, member_of, value_of, reads, number)
         return found
 
