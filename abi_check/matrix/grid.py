@@ -107,7 +107,7 @@ class Matrix:
         for table in self.tables:
             classes: dict[tuple[bool, int], int] = {(False, 0): 0}
             of_entry = np.array(
-                [classes.setdefault((isinstance(e, Crash), 0 if isinstance(e, Crash) else len(e)), len(classes))
+                [classes.setdefault((isinstance(e, Crash), len(e.hits if isinstance(e, Crash) else e)), len(classes))
                  for e in table.entries],
                 dtype=np.int64,
             )
@@ -166,7 +166,7 @@ class Matrix:
                 crashes += 1
                 counts[0] += 1
                 fired.add((0, INTERNAL_ERROR))
-            elif findings:
+            if findings:  # a crashed rule's findings before it raised count too, as in pair
                 rank = self.severity[table.rule.meta.id].rank
                 counts[rank] += findings
                 fired.add((rank, table.rule.meta.id))

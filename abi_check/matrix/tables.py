@@ -30,9 +30,11 @@ Ints = npt.NDArray[np.int32]
 
 @dataclass(frozen=True, slots=True)
 class Crash:
-    """A rule raised on this combination; it becomes an internal-error finding."""
+    """A rule raised on this combination; it becomes an internal-error finding, beside the hits the rule made
+    before it raised (``pair`` reports those too)."""
 
     message: str
+    hits: tuple[Hit, ...] = ()
 
 
 Entry = tuple[Hit, ...] | Crash
@@ -55,19 +57,25 @@ class RuleTable:
         return self.entries[int(self.cell[self.src_key[src], self.dst_key[dst]])]
 
 
-def run_rule(rule: CompiledRule, src: HostView, dst: HostView) -> Entry:
-    """One evaluation; the distinct hits, or the crash."""
+Run = Callable[[HostView, HostView], Iterator[Hit]]
+
+
+def run_rule(rule: CompiledRule, src: HostView, dst: HostView, run: Run | None = None) -> Entry:
+    """One evaluation (by ``run``, the rule's own by default); the distinct hits, or the crash."""
+    hits: list[Hit] = []
     try:
-        return tuple(dict.fromkeys(rule.run(src, dst)))
+        hits.extend((run or rule.run)(src, dst))
     except RuleError:
         raise  # a rule over its budget is an input error for the whole run, not a crashed cell
     except Exception as exc:
-        return Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}")
+        return Crash(f"rule {rule.meta.id} failed: {type(exc).__name__}: {exc}", tuple(dict.fromkeys(hits)))
+    return tuple(dict.fromkeys(hits))
 
 
 # Set before worker processes fork; workers read them, never write.
 _VIEWS: Sequence[HostView] = ()
 _RULES: Sequence[CompiledRule] = ()
+_RUNS: Sequence[Run] = ()  # per rule: its run, remembering results per loop element where it can (CompiledRule)
 _ROLE_VIEWS: dict[tuple[int, bool], RoleView] = {}
 
 
@@ -81,10 +89,26 @@ def _role_view(i: int, source: bool) -> RoleView:
 Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of tasks, and each task's index into them
 
 
+def _work_numbered(numbered: tuple[int, list[tuple[int, int, int]]]) -> tuple[int, Chunk]:
+    """A whole rule's tasks in a worker; what the rule remembered is then dropped (it has no other task)."""
+    found = _work(numbered[1])
+    _forget({r for r, _, _ in numbered[1]})
+    return numbered[0], found
+
+
+def _forget(rules: set[int]) -> None:
+    """Drop what these rules remembered (``CompiledRule.per_element``): their tasks are done."""
+    if isinstance(_RUNS, list):
+        for r in rules:
+            per_element = _RULES[r].per_element
+            if per_element is not None:
+                _RUNS[r] = per_element()
+
+
 def _work(task: list[tuple[int, int, int]]) -> Chunk:
     """A chunk's results, each distinct entry once: what a worker pickles and the main process hashes."""
     index: dict[Entry, int] = {NOTHING: 0}
-    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False)), len(index))
+    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False), _RUNS[r]), len(index))
              for r, i, j in task]
     return list(index), found
 
@@ -96,36 +120,37 @@ class Evaluator:
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         if sys.platform != "linux":
             self.jobs = 1  # workers inherit the views by fork
-        global _VIEWS, _RULES
+        global _VIEWS, _RULES, _RUNS
         _VIEWS, _RULES = views, rules
+        # Fresh for this run: what they remember is keyed by the views' ids, alive until close().
+        _RUNS = [rule.run if rule.per_element is None else rule.per_element() for rule in rules]
         _ROLE_VIEWS.clear()
-        self._pool: multiprocessing.pool.Pool | None = None
 
     def run(self, tasks: list[tuple[int, int, int]]) -> Iterator[tuple[list[tuple[int, int, int]], Chunk]]:
-        """(chunk of tasks, their results), chunk by chunk, in task order."""
+        """(chunk of tasks, their results), chunk by chunk: in task order in one process; in worker processes,
+        one chunk per rule, as they end."""
         if self.jobs == 1 or len(tasks) < 2000:
             for start in range(0, len(tasks), 500):
                 chunk = tasks[start : start + 500]
                 yield chunk, _work(chunk)
+                if start + 500 < len(tasks):  # tasks come rule by rule: the rules before the next chunk's are done
+                    _forget(set(range(chunk[0][0], tasks[start + 500][0])))
             return
-        pool = self._start()
-        size = max(200, min(2000, len(tasks) // (self.jobs * 32)))  # small enough to end together
-        chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
-        yield from zip(chunks, pool.imap(_work, chunks), strict=True)
-
-    def _start(self) -> multiprocessing.pool.Pool:
-        if self._pool is None:
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
-        return self._pool
+        # One rule's tasks to one worker, the largest first: what a rule remembers (``CompiledRule.per_element``)
+        # is then made once, and the workers end close together.
+        groups: dict[int, list[tuple[int, int, int]]] = {}
+        for task in tasks:
+            groups.setdefault(task[0], []).append(task)
+        chunks = sorted(groups.values(), key=len, reverse=True)
+        context = multiprocessing.get_context("fork")
+        with context.Pool(self.jobs) as pool:
+            for k, result in pool.imap_unordered(_work_numbered, enumerate(chunks)):
+                yield chunks[k], result
 
     def close(self) -> None:
-        global _VIEWS, _RULES
-        _VIEWS, _RULES = (), ()
+        global _VIEWS, _RULES, _RUNS
+        _VIEWS, _RULES, _RUNS = (), (), ()
         _ROLE_VIEWS.clear()
-        if self._pool is not None:
-            self._pool.close()
-            self._pool.join()
-            self._pool = None
 
 
 def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) -> tuple[Ints, list[int]]:
@@ -228,12 +253,12 @@ def entry_findings(
             span=meta.span,
             category="internal",
         )
-        return
+    hits = entry.hits if isinstance(entry, Crash) else entry
 
     def named(text: str) -> str:
         return dst.text(src.text(text))
 
-    for hit in entry:
+    for hit in hits:
         span = hit.span
         if span is not None:
             span = src.location(span) or dst.location(span) or span
