@@ -18,7 +18,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from abi_check.abi.views import ATTRS, FieldView, HostView, VmmView
+from abi_check.abi.views import ATTRS, FieldView, HostView, VmmView, field_view
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
 
@@ -314,20 +314,24 @@ class RoleView(HostView):
         return self._role.where(reg)  # a location: put back per host
 
 
+_TABLES: dict[tuple[Any, ...], dict[tuple[int, str], FieldView]] = {}
+
+
 def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldView]:
     """The host's ID fields with the role's stand-in locations (cached on the view, one dict per role)."""
     cache: dict[str, dict[tuple[int, str], FieldView]] = view.__dict__.setdefault("_role_fields", {})
     found = cache.get(role.name)
     if found is None:
         spans: dict[int, Span] = {}
-        found = cache[role.name] = {}
-        for f in view.id_fields:  # FieldView(...) rather than replace(): ~150 fields a host, thousands of hosts
+        fields: dict[tuple[int, str], FieldView] = {}
+        for f in view.id_fields:  # shared field objects: ~150 fields a host, thousands of hosts
             span = spans.get(f.register)
             if span is None:
                 span = spans[f.register] = role.where(f.register)
-            found[(f.register, f.name)] = FieldView(
-                f.register, f.name, f.value, f.safety, f.signed, f.writable, span, f.layout
-            )
+            fields[(f.register, f.name)] = field_view((f.register, f.name, f.value, f.safety, f.signed, f.writable,
+                                                       span, f.layout))
+        # Shared fields are one object per content, so their ids name the table: one table per distinct one.
+        found = cache[role.name] = _TABLES.setdefault((role.name, *map(id, fields.values())), fields)
     return found
 
 

@@ -6,8 +6,10 @@ these tables and the evaluator refuses anything not declared, so a rule cannot r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from abi_check.abi.effective import EffectiveAbi
 from abi_check.errors import Span
@@ -115,6 +117,30 @@ class Reg(int):
         return regs.register_name(int(self))
 
     __repr__ = __str__
+
+
+_REG_SETS: dict[frozenset[int], frozenset[Reg]] = {}
+_FIELDS: dict[tuple[Any, ...], FieldView] = {}
+
+
+def reg_set(ids: Iterable[int]) -> frozenset[Reg]:
+    """The registers ``ids`` as a set of ``Reg``, one shared object per distinct set: thousands of hosts have a
+    few hundred distinct register lists, each of some 450 registers."""
+    key = frozenset(ids)
+    found = _REG_SETS.get(key)
+    if found is None:
+        found = _REG_SETS[key] = frozenset(Reg(r) for r in key)
+    return found
+
+
+def field_view(key: tuple[Any, ...]) -> FieldView:
+    """The field ``FieldView(*key)``, one shared object per distinct field (hosts on the same kernel and CPU
+    specs have the same fields, locations included)."""
+    found = _FIELDS.get(key)
+    if found is None:
+        reg, *rest = key
+        found = _FIELDS[key] = FieldView(Reg(reg), *rest)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +276,8 @@ class HostView:
             vmm.info.name,
             vmm.product,
             vmm.version,
-            frozenset(Reg(r) for r in vmm.migration.hidden),
-            frozenset(Reg(r) for r in vmm.migration.safe_missing),
+            reg_set(vmm.migration.hidden),
+            reg_set(vmm.migration.safe_missing),
             vmm.migration.unknown_incoming.value,
             vmm.migration.missing_incoming.value,
             vmm.migration.count_check,
@@ -266,11 +292,11 @@ class HostView:
             vmm.info.span,
         )
         self.cpu = cpu_view(host.cpu)
-        self.listed = frozenset(Reg(r) for r in abi.listed)
-        self.saved = frozenset(Reg(r) for r in abi.saved)
-        self.explicit = frozenset(Reg(r) for r in abi.explicit)
-        self.bitmaps = frozenset(Reg(r) for r in kernel.bitmaps)
-        self.workarounds = frozenset(Reg(r) for r in kernel.workarounds)
+        self.listed = reg_set(abi.listed)
+        self.saved = reg_set(abi.saved)
+        self.explicit = reg_set(abi.explicit)
+        self.bitmaps = reg_set(kernel.bitmaps)
+        self.workarounds = reg_set(kernel.workarounds)
         self.features = abi.vcpu_features
         self.psci = abi.value(regs.register_id("PSCI_VERSION"))
         self.psci_versions = abi.psci_implemented
@@ -293,7 +319,7 @@ class HostView:
                 scoped.add(Reg(ctr))
         if self.abi.kernel.has_capability("ARM_WRITABLE_IMP_ID_REGS"):
             scoped |= {Reg(regs.register_id(n)) for n in regs.IMPLEMENTATION_ID}
-        return frozenset(scoped & self.saved)
+        return reg_set(scoped & self.saved)
 
     @cached_property
     def bits(self) -> list[BitView]:
@@ -313,24 +339,16 @@ class HostView:
             value = self.abi.value(reg)
             span = self.abi.values[reg].span
             for field in layout.fields:
-                out.append(
-                    FieldView(
-                        Reg(reg),
-                        field.name,
-                        field.get(value),
-                        field.safety.value,
-                        field.signed,
-                        field.writable and self.id_writable,
-                        span,
-                        field,
-                    )
-                )
+                out.append(field_view(
+                    (reg, field.name, field.get(value), field.safety.value, field.signed,
+                     field.writable and self.id_writable, span, field)
+                ))
         return out
 
     @cached_property
     def id_registers(self) -> frozenset[Reg]:
         """ID registers (op0=3, op1=0, CRn=0, CRm=1..7) whose values the CPU spec gives."""
-        return frozenset(Reg(r) for r in self.abi.host.cpu.registers if regs.is_id_register(r))
+        return reg_set(r for r in self.abi.host.cpu.registers if regs.is_id_register(r))
 
     def value(self, reg: int) -> int:
         return self.abi.value(reg)
@@ -404,7 +422,7 @@ class HostView:
     @cached_property
     def invariants(self) -> frozenset[Reg]:
         """The registers this host's kernel requires to equal the host's own value on restore."""
-        return frozenset(Reg(r) for r, entry in self.abi.kernel.registers.items() if entry.invariant)
+        return reg_set(r for r, entry in self.abi.kernel.registers.items() if entry.invariant)
 
     def ignores(self, other: FieldView) -> bool:
         """Does this host's KVM accept and drop a write of ``other``'s value to the field (``ignores-write``)?"""
