@@ -121,5 +121,11 @@ def test_a_host_is_used_only_through_its_attributes_and_named_only_in_messages()
     assert "is a host" in error_of('when true\nreport "{src if true else dst}"\n').message
     named = error_of('when src.name != dst.name\nreport "x"\n')
     assert named.message == "a host's name is for messages only"
+    # A VMM's name is a label too: the matrix shows rules a stand-in for it.
+    vmm_named = error_of('when src.vmm.name != dst.vmm.name\nreport "x"\n')
+    assert vmm_named.message == "a VMM's name is for messages only"
+    assert "product" in (vmm_named.hint or "")
+    assert "for messages only" in error_of('for v in [src.vmm] where v.name == "qemu"\nreport "x"\n').message
     # Allowed: attributes, host functions taking the other host, printing, locating.
     compile_text('for r in src.saved where len(src.field_diff(r, dst)) > 0\nreport "{src} {src.name} {dst}"\nat src\n')
+    compile_text('when src.vmm.product != dst.vmm.product\nreport "{src.vmm.name} {dst.vmm} {src.vmm.name + \'!\'}"\n')

@@ -556,8 +556,9 @@ class Compiler:
             raise self.error(
                 tree,
                 "a host's name is for messages only",
-                "compare what the hosts run instead: .kernel.name, .vmm.name, .cpu.name",
+                "compare what the hosts run instead: .kernel.name, .vmm.product and .vmm.version, .cpu.name",
             )
+        self._no_vmm_name(tree, kind, name)
         read = attr_reader(name)
         var = _variable(tree.children[0], scope)
         if var is not None:
@@ -567,12 +568,23 @@ class Compiler:
         self.reads.attr(fn, kind, tree.children[0], name)
         return fn, result
 
+    def _no_vmm_name(self, tree: LarkNode, kind: str, name: str) -> None:
+        """A VMM's name, like a host's, is a label: the matrix shows rules a stand-in for it (``facets.Role``),
+        so a condition on it would judge a stand-in there and the real name in ``pair``."""
+        if kind == "Vmm" and name == "name" and not self.in_template:
+            raise self.error(
+                tree,
+                "a VMM's name is for messages only",
+                "compare what the VMM is instead: .vmm.product and .vmm.version, or what it does (.vmm.hidden, ...)",
+            )
+
     def _vmm_attr(self, tree: LarkNode, host: str) -> tuple[Fn, str]:
         """``host.vmm.name``: the facets read are that one attribute's (none for a label such as the name)."""
         inner = _unwrap(tree.children[0])
         self._attr_type(inner, "Host", "vmm", method=False)
         name = str(tree.children[1])
         result = self._attr_type(tree, "Vmm", name, method=False)
+        self._no_vmm_name(tree, "Vmm", name)
         read_vmm, read = attr_reader("vmm"), attr_reader(name)
         fn: Fn = lambda env: read(read_vmm(env[host]))  # noqa: E731
         self.reads.vmm_attr(fn, inner.children[0], name)
