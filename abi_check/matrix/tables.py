@@ -20,8 +20,9 @@ import numpy.typing as npt
 from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, Role, RoleView
 from abi_check.abi.views import HostView
 from abi_check.errors import RuleError
-from abi_check.rules.compiler import CompiledRule, Hit
+from abi_check.rules.compiler import CompiledRule
 from abi_check.rules.engine import RuleSet
+from abi_check.rules.runtime import Hit
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity, make_finding
 
 Progress = Callable[[int, int], None]  # (done, total) evaluations

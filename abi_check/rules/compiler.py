@@ -7,29 +7,47 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from abi_check.abi.facets import READS, VMM_LABELS, VMM_PART, FacetTable, covers
+from abi_check.abi.facets import READS, VMM_LABELS, VMM_PART, covers
 from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
 from abi_check.rules.builtins import BUILTINS, Budget, RuleRuntimeError, attr_reader, checked, ordered, text_of
+from abi_check.rules.elements import ElementPlan, SidePlan, memoized
 from abi_check.rules.parser import parse, unquote
-from abi_check.rules.reads import Reads
+from abi_check.rules.reads import Reads, unwrap
+from abi_check.rules.runtime import BUDGET, Env, Fn, Hit
 from abi_check.spec import registers as regs
 from abi_check.verdict.findings import Severity
 
 # Lark trees and tokens: shapes fixed by grammars/rule.lark, walked dynamically.
 LarkNode = Any
-Env = dict[str, Any]
-Fn = Callable[[Env], Any]
 META_ORDER = ("name", "summary", "severity", "category", "reference")
 REQUIRED_META = META_ORDER
 # Loops inside loops (for bindings, then any/all/count within them): bounded when compiling, so a rule's work is
 # at most a product of this many collections; the run-time step budget (builtins.MAX_STEPS) bounds the rest.
 MAX_LOOP_NESTING = 3
-BUDGET = "$budget"  # the env key of an evaluation's Budget; '$' keeps it apart from every rule name
+
+
+PerElement = Callable[[], Callable[[HostView, HostView], Iterator[Hit]]]
+# Host methods whose first argument is a register and that read, besides these facets, only that register's value
+# on the host (views.py: kept compares through the kernel's ID-register layout and the CPU's own values, enabled
+# reads a bit of the value, services the bits set in it or the kernel's implicit services).
+REGISTER_METHODS: dict[str, tuple[str, ...]] = {"kept": ("kernel", "cpu"), "enabled": ("kernel",),
+                                                "services": ("kernel",)}
+
+
+@dataclass(slots=True)
+class _SideReads:
+    facets: set[str]
+    opaque: bool
+    members: list[tuple[LarkNode, str]]
+    values: list[LarkNode]
+
+    def __init__(self) -> None:
+        self.facets, self.opaque, self.members, self.values = set(), False, [], []
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +67,6 @@ class RuleMeta:
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
-    """One finding of a rule before severity, hosts and rule id are added."""
-
-    message: str
-    fix: str
-    span: Span | None
-    subject: str
-
-
-@dataclass(frozen=True, slots=True)
 class CompiledRule:
     """A rule ready to run: its metadata and the closure that checks a pair."""
 
@@ -72,7 +80,7 @@ class CompiledRule:
     # only for hosts where they hold (``Guards``).
     guards: Guards | None = None
     # For a rule with one loop whose body reads each host only in ways the compiler can name per element
-    # (``_ElementPlan``): makes a ``run`` that remembers each element's result by what the body reads about that
+    # (``ElementPlan``): makes a ``run`` that remembers each element's result by what the body reads about that
     # element, for the matrix, which evaluates the rule on many pairs. Same results as ``run``.
     per_element: Callable[[], Callable[[HostView, HostView], Iterator[Hit]]] | None = None
 
@@ -275,7 +283,7 @@ class Compiler:
             plan_found = plan
 
             def per_element() -> Callable[[HostView, HostView], Iterator[Hit]]:
-                return _memoized(plan_found, src_guard, dst_guard, compiled_lets, before, body, loop_span)
+                return memoized(plan_found, src_guard, dst_guard, compiled_lets, before, body, loop_span)
 
         guards = None
         if src_guard is not None or dst_guard is not None:
@@ -285,7 +293,7 @@ class Compiler:
     def _element_plan(
         self, bindings: list[tuple[str, Fn]], binding_trees: list[LarkNode], lets: list[str],
         trees: list[tuple[LarkNode, str]], scope: dict[str, str],
-    ) -> _ElementPlan | None:
+    ) -> ElementPlan | None:
         """What the body of a one-loop rule reads of each host, if every read can be named: whole facets
         (``dst.cpu``), or per element (``e.register in src.saved``, ``dst.value(e)``), or, for a read it
         cannot place, every facet the rule reads of that host. None when the body loops, reads a ``let`` or
@@ -304,7 +312,7 @@ class Compiler:
             return name if name in hosts else None
 
         def walk(node: LarkNode, context: str, top: bool) -> bool:
-            node = _unwrap(node)
+            node = unwrap(node)
             data = getattr(node, "data", None)
             if data is None:
                 return True
@@ -363,7 +371,7 @@ class Compiler:
                 return all(walk(c, context, False) for c in args)
             if data in ("in_", "not_in"):
                 item, coll_tree = children
-                inner = _unwrap(coll_tree)
+                inner = unwrap(coll_tree)
                 host = host_of(inner.children[0]) if getattr(inner, "data", None) == "attr" else None
                 if host is not None and str(inner.children[1]) != "vmm" and element_only(item):
                     found[host].members.append((item, str(inner.children[1])))
@@ -380,22 +388,22 @@ class Compiler:
             unique_members = {(repr(item), name): (item, name) for item, name in reads.members}.values()
             members = [(self.expr(item, scoped)[0], attr_reader(name)) for item, name in unique_members]
             values = [self.expr(arg, scoped)[0] for arg in {repr(arg): arg for arg in reads.values}.values()]
-            sides.append(_SidePlan(h, tuple(sorted(facets)), members, values))
+            sides.append(SidePlan(h, tuple(sorted(facets)), members, values))
         # The host the collection is a function of, when it reads one host alone: then its elements, and what the
         # body computes of them alone, are the same for every pair with that host.
         split = self._split(binding_trees[0], scope, lets)
-        return _ElementPlan(loop_var, coll, sides[0], sides[1], *(split or (None, [])))
+        return ElementPlan(loop_var, coll, sides[0], sides[1], *(split or (None, [])))
 
     def _split(
         self, tree: LarkNode, scope: dict[str, str], lets: list[str]
     ) -> tuple[str, list[tuple[bool, Fn, str]]] | None:
         """A collection ``A & B - C ...`` whose operands each read one host (or none) as (the host the first
         reads, every operand as (kept if in it, its function, its host)); None for any other collection."""
-        node = _unwrap(tree)
+        node = unwrap(tree)
         rest: list[tuple[str, LarkNode]] = []
         while getattr(node, "data", None) == "binop" and str(node.children[1]) in ("&", "-"):
             rest.append((str(node.children[1]), node.children[2]))
-            node = _unwrap(node.children[0])
+            node = unwrap(node.children[0])
         operands = [("&", node), *reversed(rest)]
         found: list[tuple[bool, Fn, str]] = []
         owner: str | None = None
@@ -458,8 +466,7 @@ class Compiler:
     def expr(self, tree: LarkNode, scope: dict[str, str]) -> tuple[Fn, str]:
         if not hasattr(tree, "data"):
             raise self.error(tree, f"unexpected {tree!s}")
-        while tree.data in ("or_", "and_") and len(tree.children) == 1:
-            tree = tree.children[0]  # the grammar wraps single operands; see through them
+        tree = unwrap(tree)  # the grammar wraps single operands; see through them
         if tree.data != "var":
             self.host_ok = False  # only a bare name can be a host; anything around it must not be
         handler = getattr(self, f"x_{tree.data.rstrip('_')}", None)
@@ -580,7 +587,7 @@ class Compiler:
 
     def _vmm_attr(self, tree: LarkNode, host: str) -> tuple[Fn, str]:
         """``host.vmm.name``: the facets read are that one attribute's (none for a label such as the name)."""
-        inner = _unwrap(tree.children[0])
+        inner = unwrap(tree.children[0])
         self._attr_type(inner, "Host", "vmm", method=False)
         name = str(tree.children[1])
         result = self._attr_type(tree, "Vmm", name, method=False)
@@ -758,338 +765,6 @@ class Compiler:
         return (lambda env: sum(items(env))), "int"
 
 
-PerElement = Callable[[], Callable[[HostView, HostView], Iterator[Hit]]]
-# Host methods whose first argument is a register and that read, besides these facets, only that register's value
-# on the host (views.py: kept compares through the kernel's ID-register layout and the CPU's own values, enabled
-# reads a bit of the value, services the bits set in it or the kernel's implicit services).
-REGISTER_METHODS: dict[str, tuple[str, ...]] = {"kept": ("kernel", "cpu"), "enabled": ("kernel",),
-                                                "services": ("kernel",)}
-MEMO_LIMIT = 400_000  # remembered element results per rule, dropped all at once beyond this
-
-
-@dataclass(slots=True)
-class _SideReads:
-    facets: set[str]
-    opaque: bool
-    members: list[tuple[LarkNode, str]]
-    values: list[LarkNode]
-
-    def __init__(self) -> None:
-        self.facets, self.opaque, self.members, self.values = set(), False, [], []
-
-
-@dataclass(frozen=True, slots=True)
-class _SidePlan:
-    """What one element's evaluation reads of one host: whole facets, memberships and register values."""
-
-    host: str
-    facets: tuple[str, ...]
-    members: list[tuple[Fn, Callable[[Any], Any]]]  # (the element's item, the host's collection)
-    values: list[Fn]  # registers whose value on the host is read
-
-
-@dataclass(frozen=True, slots=True)
-class _ElementPlan:
-    loop_var: str
-    coll: Fn
-    src: _SidePlan
-    dst: _SidePlan
-    owner: str | None  # the host the collection's first operand reads (``Compiler._split``), if it splits
-    operands: list[tuple[bool, Fn, str]]  # (kept if in it, the operand, the host it reads)
-
-
-_MISSING = object()
-
-
-def _memoized(
-    plan: _ElementPlan, src_guard: Fn | None, dst_guard: Fn | None, lets: list[tuple[str, Fn]],
-    before: Fn | None, body: Callable[[Env], Hit | None], span: Span,
-) -> Callable[[HostView, HostView], Iterator[Hit]]:
-    """``run`` with results remembered by what the body reads, for one matrix run.
-
-    Each element's key is the element (by content) with what the body reads of each host about it (memberships,
-    register values); each host's token is the content of the whole facets the body reads (``FacetTable``).
-    Equal keys mean equal reads, so equal results: a pair's hits are remembered under (the hosts' tokens, every
-    element's key in order), and each element's hit under (the tokens, its key). Host tokens and elements are
-    cached by the objects' ids, alive while the matrix keeps its views. Anything that fails while keys are made
-    falls back to evaluating as ``run`` does, which then fails (or not) as ``run`` would."""
-    table = FacetTable()
-    tokens: dict[tuple[str, int], tuple[int, ...]] = {}
-    elements: dict[int, tuple[Any, int, tuple[Any, ...], tuple[Any, ...]]] = {}  # id -> (element, content id, ...)
-    contents: dict[tuple[type, Any], int] = {}
-    keys: dict[tuple[Any, ...], int] = {}  # an element's key -> a small int
-    pairs: dict[tuple[Any, ...], tuple[Hit, ...]] = {}
-    each: dict[tuple[Any, ...], dict[int, Hit | None]] = {}  # hosts' tokens -> element key -> its hit
-    loop_var, coll, sides = plan.loop_var, plan.coll, (plan.src, plan.dst)
-    items = [item for side in sides for item, _ in side.members]
-    members = [(side, read) for side in sides for _, read in side.members]
-    args = [arg for side in sides for arg in side.values]
-    value_sides = [side for side in sides for _ in side.values]
-    read_value = attr_reader("value")
-
-    def token(side: _SidePlan, view: HostView) -> tuple[int, ...]:
-        key = (side.host, id(view))
-        found = tokens.get(key)
-        if found is None:
-            found = tokens[key] = tuple(table.token(view, f) for f in side.facets)
-        return found
-
-    def plain(env: Env, values: Iterable[Any]) -> Iterator[Hit]:
-        """``run``'s loop over the elements."""
-        budget: Budget = env[BUDGET]
-        ready = before is None
-        for value in values:
-            budget.step(span)
-            env[loop_var] = value
-            if not ready:
-                if not before(env):  # type: ignore[misc]
-                    return
-                ready = True
-            hit = body(env)
-            if hit is not None:
-                yield hit
-
-    def evaluate(env: Env, values: list[Any], element_keys: list[int], cell: tuple[Any, ...]) -> tuple[Hit, ...]:
-        hits: list[Hit] = []
-        ready = before is None
-        remembered = each.get(cell)
-        if remembered is None:
-            remembered = each[cell] = {}
-        for value, k in zip(values, element_keys, strict=True):
-            env[loop_var] = value
-            if not ready:
-                if not before(env):  # type: ignore[misc]
-                    break
-                ready = True
-            hit = remembered.get(k, _MISSING)
-            if hit is _MISSING:
-                hit = remembered[k] = body(env)
-            if hit is not None:
-                hits.append(hit)  # type: ignore[arg-type]
-        return tuple(hits)
-
-    owner = plan.owner
-    many = len(plan.operands) > 1
-    # Per host: the operands that read it (or none), kept if in them or if not; it can own the collection if it
-    # has one it must be in. Its own elements are then ordered as the whole collection is, and filtered by the
-    # other host's operands.
-    operands = {h: [(keep, fn) for keep, fn, side in plan.operands if side == h] for h in ("src", "dst")}
-    owners: list[str] = ([h for h in ("src", "dst") if any(keep for keep, _ in operands[h])] if many
-                         else [owner] if owner is not None else [])
-    member_at = {h: [k for k, (side, _) in enumerate(members) if side.host == h] for h in ("src", "dst")}
-    value_at = {h: [k for k, side in enumerate(value_sides) if side.host == h] for h in ("src", "dst")}
-    side_of = {"src": plan.src, "dst": plan.dst}
-    own_parts: dict[tuple[str, int], tuple[Any, ...]] = {}  # (host, id of its view) -> (view, its part)
-    own_values: dict[tuple[str, int], tuple[Any, list[Any]]] = {}  # (host, id of its view) -> (view, elements)
-    other_parts: dict[tuple[str, int, int], tuple[Any, ...]] = {}  # (host, id of its view, kind) -> (view, part)
-    part_ids: dict[tuple[Any, ...], int] = {}
-    kinds: dict[tuple[Any, ...], int] = {}  # the contents of a collection, or what a part reads -> a small int
-    computed: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # elements -> (contents, kind, item columns, arg columns)
-
-    host_sets: dict[tuple[str, int], tuple[Any, list[tuple[bool, Any]] | None, frozenset[type]]] = {}
-
-    def filtered(host: str, env: Env) -> tuple[list[tuple[bool, Any]], frozenset[type]] | None:
-        """``host``'s operands (kept if in them, the value) and the types of their elements; None unless they are
-        sets of one element type, ints or strings (then an intersection is ordered as its members are, and holds
-        equal objects whichever operand each comes from), or the collection's only operand."""
-        view = env[host]
-        found = host_sets.get((host, id(view)))
-        if found is None or found[0] is not view:
-            collections: list[tuple[bool, Any]] | None = [(keep, fn(env)) for keep, fn in operands[host]]
-            types: frozenset[type] = frozenset()
-            if many:
-                assert collections is not None
-                if all(isinstance(c, set | frozenset) for _, c in collections):
-                    types = frozenset(type(v) for _, c in collections for v in c)
-                if not all(isinstance(c, set | frozenset) for _, c in collections) or len(types) > 1 or (
-                        types and not issubclass(next(iter(types)), int | str)):
-                    collections = None
-            found = host_sets[(host, id(view))] = (view, collections, types)
-        return None if found[1] is None else (found[1], found[2])
-
-    def own_elements(host: str, env: Env) -> list[Any] | None:
-        """The elements of ``host``'s own operands, in the collection's order; None to fall back."""
-        view = env[host]
-        found = own_values.get((host, id(view)))
-        if found is not None and found[0] is view:
-            return found[1]
-        found_sets = filtered(host, env)
-        if found_sets is None:
-            return None
-        collections = found_sets[0]
-        at = next(n for n, (keep, _) in enumerate(collections) if keep)
-        first, rest = collections[at][1], collections[:at] + collections[at + 1 :]
-        values = [v for v in ordered(first) if all((v in c) == keep for keep, c in rest)]
-        own_values[(host, id(view))] = (view, values)
-        return values
-
-    def own_part(host: str, env: Env) -> tuple[Any, ...] | None:
-        """The elements of ``host``'s own operands, what the body computes of them alone, and what it reads of
-        the host about them: (view, elements, contents, items, args, kind, token, memberships, values, part id);
-        None to fall back."""
-        view = env[host]
-        found = own_parts.get((host, id(view)))
-        if found is not None and found[0] is view:
-            return found
-        values = own_elements(host, env)
-        if values is None:
-            return None
-        # Sets of one type (``filtered``): the elements' values and their type are their contents.
-        kind_key = ("elements", type(values[0]) if values else None, tuple(values)) if many else None
-        by_kind = computed.get(kind_key) if kind_key is not None else None
-        if by_kind is None:
-            contents_of, at_items, at_args = [], [], []
-            for value in values:
-                env[loop_var] = value
-                contents_of.append(contents.setdefault((type(value), value), len(contents)))
-                at_items.append(tuple(item(env) for item in items))
-                at_args.append(tuple(arg(env) for arg in args))
-            kind = kinds.setdefault(tuple(contents_of), len(kinds))  # equal elements: equal items and args
-            by_kind = (tuple(contents_of), kind, list(zip(*at_items, strict=True)) if items else [],
-                       list(zip(*at_args, strict=True)) if args else [])
-            if kind_key is not None:
-                computed[kind_key] = by_kind
-        contents_tuple, kind, item_columns, arg_columns = by_kind
-        token_of = token(side_of[host], view)
-        member_of = tuple(tuple(map(members[k][1](view).__contains__, item_columns[k])) for k in member_at[host])
-        value_of = tuple(tuple(map(read_value(view), arg_columns[k])) for k in value_at[host])
-        number = part_ids.setdefault((host, kind, token_of, member_of, value_of), len(part_ids))
-        # What the other host's part depends on: the elements (when it filters them) and what it reads of them.
-        other = "dst" if host == "src" else "src"
-        reads = kinds.setdefault((other, tuple(values) if operands[other] else None,
-                                  tuple(item_columns[k] for k in member_at[other]),
-                                  tuple(arg_columns[k] for k in value_at[other])), len(kinds))
-        found = own_parts[(host, id(view))] = (view, values, contents_tuple, item_columns, arg_columns, kind,
-                                               token_of, member_of, value_of, reads, number)
-        return found
-
-    def other_part(host: str, env: Env, own: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """Which of the owner's elements ``host``'s operands keep, and what the body reads of it about those:
-        (view, kept, token, memberships, values, part id); None to fall back."""
-        view = env[host]
-        kind = own[9]
-        found = other_parts.get((host, id(view), kind))
-        if found is not None and found[0] is view:
-            return found
-        found_sets = filtered(host, env)
-        if found_sets is None:
-            return None
-        collections = found_sets[0]
-        kept = tuple(n for n, v in enumerate(own[1]) if all((v in c) == keep for keep, c in collections))
-        item_columns, arg_columns = own[3], own[4]
-        token_of = token(side_of[host], view)
-        every = len(kept) == len(own[1])
-        member_of = tuple(
-            tuple(map(members[k][1](view).__contains__,
-                      item_columns[k] if every else [item_columns[k][n] for n in kept]))
-            for k in member_at[host])
-        value_of = tuple(tuple(map(read_value(view), arg_columns[k] if every else [arg_columns[k][n] for n in kept]))
-                         for k in value_at[host])
-        number = part_ids.setdefault((host, kind, kept, token_of, member_of, value_of), len(part_ids))
-        found = other_parts[(host, id(view), kind)] = (view, kept, token_of, member_of, value_of, number)
-        return found
-
-    def by_owner(env: Env) -> tuple[Hit, ...] | None:
-        """The pair's hits, remembered by (the owner's part, the other's part); None to fall back."""
-        sizes = []
-        for h in owners:
-            values = own_elements(h, env)
-            if values is None:
-                return None
-            sizes.append((len(values), h))
-        if many:
-            both = [filtered(h, env) for h in ("src", "dst")]
-            if None in both or len(both[0][1] | both[1][1]) > 1:  # type: ignore[index]
-                return None  # elements of two types: which the intersection holds depends on the sizes
-        host = min(sizes)[1]  # the fewest elements to filter
-        own = own_part(host, env)
-        if own is None:
-            return None
-        theirs = other_part("dst" if host == "src" else "src", env, own)
-        if theirs is None:
-            return None
-        whole = (own[-1], theirs[-1])
-        hits = pairs.get(whole)
-        if hits is not None:
-            return hits
-        kept = theirs[1]
-        if len(kept) > env[BUDGET].steps:
-            return None  # run stops at the budget, or earlier: let it
-        # Each element's key as the general path below makes it: memberships, then values, src's before dst's.
-        own_members = [[column[n] for n in kept] for column in own[7]]
-        own_values = [[column[n] for n in kept] for column in own[8]]
-        if host == "src":
-            columns = [*own_members, *theirs[3], *own_values, *theirs[4]]
-            cell = (own[6], theirs[2])
-        else:
-            columns = [*theirs[3], *own_members, *theirs[4], *own_values]
-            cell = (theirs[2], own[6])
-        chosen = [own[1][n] for n in kept]
-        element_keys = [keys.setdefault(key, len(keys))
-                        for key in zip([own[2][n] for n in kept], *columns, strict=True)]
-        if len(pairs) > MEMO_LIMIT or len(each) > MEMO_LIMIT:
-            pairs.clear()
-            each.clear()
-        hits = pairs[whole] = evaluate(env, chosen, element_keys, cell)
-        return hits
-
-    def run(src: HostView, dst: HostView) -> Iterator[Hit]:
-        env: Env = {"src": src, "dst": dst, BUDGET: Budget()}
-        if (src_guard is not None and not src_guard(env)) or (dst_guard is not None and not dst_guard(env)):
-            return
-        for name, fn in lets:
-            env[name] = fn(env)
-        budget: Budget = env[BUDGET]
-        if owner is not None:
-            try:
-                hits = by_owner(env)
-            except Exception:
-                hits = None  # evaluated as run does below, which fails (or not) as run would
-            if hits is not None:
-                yield from hits
-                return
-        values = list(ordered(coll(env)))
-        try:
-            if len(values) > budget.steps:
-                raise OverflowError  # run stops at the budget, or earlier: let it
-            cell = (token(plan.src, src), token(plan.dst, dst))
-            sets = [read(env[side.host]) for side in sides for _, read in side.members]
-            readers = [read_value(env[side.host]) for side in sides for _ in side.values]
-            element_keys = []
-            for value in values:
-                found = elements.get(id(value))
-                if found is None or found[0] is not value:
-                    env[loop_var] = value
-                    found = elements[id(value)] = (
-                        value,
-                        contents.setdefault((type(value), value), len(contents)),
-                        tuple(item(env) for item in items),
-                        tuple(arg(env) for arg in args),
-                    )
-                _, content, at_items, at_args = found
-                key = (content, *[i in s for i, s in zip(at_items, sets, strict=True)],
-                       *[r(a) for r, a in zip(readers, at_args, strict=True)])
-                element_keys.append(keys.setdefault(key, len(keys)))
-        except Exception:
-            yield from plain(env, values)
-            return
-        whole = (cell, tuple(element_keys))
-        hits = pairs.get(whole)
-        if hits is None:
-            if len(pairs) > MEMO_LIMIT or len(each) > MEMO_LIMIT:
-                pairs.clear()
-                each.clear()
-            try:
-                hits = pairs[whole] = evaluate(env, values, element_keys, cell)
-            except Exception:
-                # An element raised: run yields the hits before it, then raises as it does.
-                yield from plain(env, values)
-                return
-        yield from hits
-
-    return run
-
-
 def _template_trees(token: LarkNode, path: str) -> list[LarkNode]:
     """The expressions of a message template (already checked when it was compiled)."""
     body = unquote(str(token))
@@ -1124,8 +799,7 @@ def _all_of(fns: list[Fn]) -> Fn | None:
 
 def _variable(tree: LarkNode, scope: dict[str, str]) -> str | None:
     """The name, when an expression is just a variable in scope (its value is then ``env[name]``)."""
-    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
-        tree = tree.children[0]
+    tree = unwrap(tree)
     if getattr(tree, "data", None) == "var" and str(tree.children[0]) in scope:
         return str(tree.children[0])
     return None
@@ -1133,8 +807,7 @@ def _variable(tree: LarkNode, scope: dict[str, str]) -> str | None:
 
 def _conjuncts(tree: LarkNode) -> list[LarkNode]:
     """The operands of a top-level ``and`` (seeing through single-operand wrappers), else the tree itself."""
-    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
-        tree = tree.children[0]
+    tree = unwrap(tree)
     return list(tree.children) if getattr(tree, "data", None) == "and_" else [tree]
 
 
@@ -1148,15 +821,9 @@ def _simplest(facets: set[str]) -> frozenset[str]:
     return frozenset(f for f in facets if not covers(facets - {f}, f))
 
 
-def _unwrap(tree: LarkNode) -> LarkNode:
-    while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
-        tree = tree.children[0]
-    return tree
-
-
 def _vmm_of(tree: LarkNode, scope: dict[str, str]) -> str | None:
     """The host variable when an expression is ``host.vmm``."""
-    tree = _unwrap(tree)
+    tree = unwrap(tree)
     if getattr(tree, "data", None) != "attr" or str(tree.children[1]) != "vmm":
         return None
     name = _variable(tree.children[0], scope)
@@ -1193,9 +860,7 @@ def _has(tree: LarkNode, data: str) -> bool:
 
 def _mentions(tree: LarkNode, names: set[str]) -> bool:
     """Does an expression (its templates aside: a condition has none) use any of ``names``?"""
-    if getattr(tree, "data", None) == "var":
-        return str(tree.children[0]) in names
-    return any(_mentions(c, names) for c in getattr(tree, "children", ()))
+    return not _names(tree).isdisjoint(names)
 
 
 def _product(bindings: list[tuple[str, Fn]], env: Env, span: Span) -> Iterator[Env]:

@@ -2,9 +2,11 @@
 
 A host is only ever used as ``src.ATTR``, a host method's argument, ``{src}`` in a message or ``at src`` (the
 compiler allows nothing else), so the facets a rule reads are the facets of the attributes it names
-(``abi.facets.READS``). Register values are read per family (``facets.value_facet``); the family of a register
-argument is followed through the expressions that make it (a constant, a loop over ``src.bitmaps``, a set
-intersection, ...) and is every family when it cannot be told. The result is a superset of what any run reads,
+(``abi.facets.READS``). Register values are read per family (``facets.value_facet``), or register by register
+where the rule names the register (``facets.register_facet``); what a register argument can be is followed through
+the expressions that make it (a constant, a loop over ``src.bitmaps``, a set intersection, ...) and is every
+family when it cannot be told. ``host.vmm.ATTR`` reads that one attribute of the VMM (``vmm.ATTR``), its name
+nothing (a label). The result is a superset of what any run reads,
 so results shared over equal facets are exact; tests check it against traced runs.
 """
 
@@ -39,10 +41,16 @@ SET_FAMILIES = {
 GUARDS = {"invariant": frozenset({"values:cpu"})}
 
 
-def host_name(tree: Any) -> str | None:
-    """The host variable an expression is (``src``/``dst``), seeing through single-operand wrappers."""
+def unwrap(tree: Any) -> Any:
+    """The expression itself, seeing through the single-operand ``or``/``and`` the grammar wraps it in."""
     while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
         tree = tree.children[0]
+    return tree
+
+
+def host_name(tree: Any) -> str | None:
+    """The host variable an expression is (``src``/``dst``), seeing through single-operand wrappers."""
+    tree = unwrap(tree)
     if getattr(tree, "data", None) == "var":
         return str(tree.children[0])
     return None
@@ -86,8 +94,7 @@ class Reads:
 
     def guard(self, tree: Any) -> None:
         """After ``host.invariant(r)`` in a conjunction, the rest of it sees ``r`` narrowed to its families."""
-        while getattr(tree, "data", None) in ("or_", "and_") and len(tree.children) == 1:
-            tree = tree.children[0]
+        tree = unwrap(tree)
         if getattr(tree, "data", None) != "method" or str(tree.children[1]) not in GUARDS:
             return
         if host_name(tree.children[0]) not in self.facets or len(tree.children) != 3:
