@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from abi_check.abi.effective import effective_abi
-from abi_check.abi.facets import DST_ROLE, SRC_ROLE, Labels, Role
+from abi_check.abi.facets import DST_ROLE, SRC_ROLE, Labels, Role, RoleView
 from abi_check.abi.views import HostView
 from abi_check.errors import Span
-from abi_check.matrix.tables import Crash, Progress, RuleTable, build_tables, entry_findings
+from abi_check.matrix.tables import Crash, Entry, Progress, RuleTable, build_tables, entry_findings
 from abi_check.rules.engine import RuleSet
 from abi_check.spec.model import Host
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity
@@ -75,6 +75,11 @@ class Abi:
     hosts: tuple[int, ...]
 
 
+def _entry_class(entry: Entry) -> tuple[bool, int]:
+    """(crashed, number of findings) of a table entry."""
+    return (True, len(entry.hits)) if isinstance(entry, Crash) else (False, entry)
+
+
 class Matrix:
     def __init__(
         self,
@@ -91,6 +96,7 @@ class Matrix:
         n = len(abis)
         self._cells: npt.NDArray[np.int32] = np.zeros((n, n), dtype=np.int32)
         self._outcomes: list[Outcome] = []
+        self._role_views: dict[tuple[int, bool], RoleView] = {}
         self._combine()
 
     def _combine(self) -> None:
@@ -106,11 +112,8 @@ class Matrix:
         meanings: list[list[tuple[bool, int]]] = []  # per table, per class: (crashed, findings)
         for table in self.tables:
             classes: dict[tuple[bool, int], int] = {(False, 0): 0}
-            of_entry = np.array(
-                [classes.setdefault((isinstance(e, Crash), len(e.hits if isinstance(e, Crash) else e)), len(classes))
-                 for e in table.entries],
-                dtype=np.int64,
-            )
+            of_entry = np.array([classes.setdefault(_entry_class(e), len(classes)) for e in table.entries],
+                                dtype=np.int64)
             meanings.append(list(classes))
             if len(classes) > 1:
                 tables.append((len(meanings) - 1, table, of_entry[table.cell], len(classes)))
@@ -213,18 +216,25 @@ class Matrix:
         a, b = self.hosts[src], self.hosts[dst]
         out: set[Finding] = set()
         for table in self.tables:
-            entry = table.entry(a.abi, b.abi)
-            if entry:
+            found = table.found(a.abi, b.abi, self._role_view)
+            if found:
                 out.update(
                     entry_findings(
                         table.rule,
-                        entry,
+                        found,
                         self.labels(src, SRC_ROLE),
                         self.labels(dst, DST_ROLE),
                         self.severity[table.rule.meta.id],
                     )
                 )
         return sorted(out)
+
+    def _role_view(self, abi: int, source: bool) -> RoleView:
+        """An ABI's view as rules see it in a role (made once; the findings of its cells are made on these)."""
+        found = self._role_views.get((abi, source))
+        if found is None:
+            found = self._role_views[(abi, source)] = RoleView(self.views[abi], SRC_ROLE if source else DST_ROLE)
+        return found
 
     def labels(self, host: int, role: Role) -> Labels:
         found = self.hosts[host]

@@ -11,8 +11,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from itertools import product
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -20,12 +19,13 @@ import numpy.typing as npt
 from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, Role, RoleView
 from abi_check.abi.views import HostView
 from abi_check.errors import RuleError
+from abi_check.matrix.batch import table_counts
 from abi_check.rules.compiler import CompiledRule
 from abi_check.rules.engine import RuleSet
 from abi_check.rules.runtime import Hit
 from abi_check.verdict.findings import INTERNAL_ERROR, Finding, Severity, make_finding
 
-Progress = Callable[[int, int], None]  # (done, total) evaluations
+Progress = Callable[[int, int], None]  # (done, total) cells of the rule tables
 Ints = npt.NDArray[np.int32]
 
 
@@ -38,30 +38,55 @@ class Crash:
     hits: tuple[Hit, ...] = ()
 
 
-Entry = tuple[Hit, ...] | Crash
-NOTHING: Entry = ()
+Found = tuple[Hit, ...] | Crash  # one evaluation: the distinct hits, or the crash with the hits before it
+Entry = int | Crash  # what a table keeps of it: the number of hits, or the crash
+NOTHING: Entry = 0
+
+
+def entry_of(found: Found) -> Entry:
+    return found if isinstance(found, Crash) else len(found)
+
+
+Run = Callable[[HostView, HostView], Iterator[Hit]]
+RoleViewOf = Callable[[int, bool], RoleView]  # (view index, as source?) -> the view shown to rules in that role
 
 
 @dataclass(slots=True)
 class RuleTable:
-    """One rule's results over every pair: keys per view, entries per key pair."""
+    """One rule's results over every pair: keys per view, entries per key pair. An entry is a count; the hits
+    themselves are made again, on the key pair's representatives, when a report shows them (``found``)."""
 
     rule: CompiledRule
     src_facets: frozenset[str]
     dst_facets: frozenset[str]
     src_key: Ints  # per view: index of its source key
     dst_key: Ints
+    src_reps: list[int]  # per source key: a view that has it (-1: the key of hosts failing the rule's guard)
+    dst_reps: list[int]
     entries: list[Entry]  # entry 0 is "no findings"
     cell: Ints  # [source key, destination key] -> entry index
+    _found: dict[tuple[int, int], Found] = field(default_factory=dict)
 
     def entry(self, src: int, dst: int) -> Entry:
         return self.entries[int(self.cell[self.src_key[src], self.dst_key[dst]])]
 
+    def found(self, src: int, dst: int, role_view: RoleViewOf) -> Found:
+        """The hits (or the crash) of view ``src`` -> view ``dst``: those of the representatives of their keys,
+        which every pair with these keys shares."""
+        entry = self.entry(src, dst)
+        if isinstance(entry, Crash):
+            return entry
+        if entry == 0:
+            return ()
+        key = (int(self.src_key[src]), int(self.dst_key[dst]))
+        hits = self._found.get(key)
+        if hits is None:
+            rep_src, rep_dst = self.src_reps[key[0]], self.dst_reps[key[1]]
+            hits = self._found[key] = run_rule(self.rule, role_view(rep_src, True), role_view(rep_dst, False))
+        return hits
 
-Run = Callable[[HostView, HostView], Iterator[Hit]]
 
-
-def run_rule(rule: CompiledRule, src: HostView, dst: HostView, run: Run | None = None) -> Entry:
+def run_rule(rule: CompiledRule, src: HostView, dst: HostView, run: Run | None = None) -> Found:
     """One evaluation (by ``run``, the rule's own by default); the distinct hits, or the crash."""
     hits: list[Hit] = []
     try:
@@ -76,7 +101,7 @@ def run_rule(rule: CompiledRule, src: HostView, dst: HostView, run: Run | None =
 # Set before worker processes fork; workers read them, never write.
 _VIEWS: Sequence[HostView] = ()
 _RULES: Sequence[CompiledRule] = ()
-_RUNS: Sequence[Run] = ()  # per rule: its run, remembering results per loop element where it can (CompiledRule)
+_REPS: Sequence[tuple[list[int], list[int]]] = ()  # per rule: its source and destination keys' representatives
 _ROLE_VIEWS: dict[tuple[int, bool], RoleView] = {}
 
 
@@ -87,70 +112,67 @@ def _role_view(i: int, source: bool) -> RoleView:
     return found
 
 
-Chunk = tuple[list[Entry], list[int]]  # the distinct entries of a chunk of tasks, and each task's index into them
+Table = tuple[Ints, list[Entry]]  # [source key, destination key] -> entry index, and the entries
 
 
-def _work_numbered(numbered: tuple[int, list[tuple[int, int, int]]]) -> tuple[int, Chunk]:
-    """A whole rule's tasks in a worker; what the rule remembered is then dropped (it has no other task)."""
-    found = _work(numbered[1])
-    _forget({r for r, _, _ in numbered[1]})
-    return numbered[0], found
-
-
-def _forget(rules: set[int]) -> None:
-    """Drop what these rules remembered (``CompiledRule.per_element``): their tasks are done."""
-    if isinstance(_RUNS, list):
-        for r in rules:
-            per_element = _RULES[r].per_element
-            if per_element is not None:
-                _RUNS[r] = per_element()
-
-
-def _work(task: list[tuple[int, int, int]]) -> Chunk:
-    """A chunk's results, each distinct entry once: what a worker pickles and the main process hashes."""
-    index: dict[Entry, int] = {NOTHING: 0}
-    found = [index.setdefault(run_rule(_RULES[r], _role_view(i, True), _role_view(j, False), _RUNS[r]), len(index))
-             for r, i, j in task]
-    return list(index), found
+def _rule_table(r: int) -> tuple[int, Table]:
+    """Rule ``r`` over every (source key, destination key) pair: whole blocks at once where the rule allows
+    (``batch.py``), the rest cell by cell, remembering per loop element where it can (``CompiledRule``)."""
+    rule = _RULES[r]
+    src_reps, dst_reps = _REPS[r]
+    rows = [k for k, i in enumerate(src_reps) if i >= 0]
+    cols = [k for k, j in enumerate(dst_reps) if j >= 0]
+    cell = np.zeros((len(src_reps), len(dst_reps)), dtype=np.int32)
+    ids: dict[Entry, int] = {NOTHING: 0}
+    if not rows or not cols:
+        return r, (cell, list(ids))
+    pending: list[tuple[int, int]]
+    counted = None
+    if rule.elements is not None:
+        counted = table_counts(rule.elements, [_role_view(src_reps[k], True) for k in rows],
+                               [_role_view(dst_reps[k], False) for k in cols], FacetTable())
+    if counted is not None:
+        counts, plain = counted
+        distinct, inverse = np.unique(counts, return_inverse=True)
+        numbers = np.array([ids.setdefault(int(c), len(ids)) for c in distinct.tolist()], dtype=np.int32)
+        cell[np.ix_(rows, cols)] = numbers[inverse.reshape(counts.shape)]
+        pending = [(rows[a], cols[b]) for a, b in zip(*np.nonzero(plain), strict=True)]
+        run: Run = rule.run
+    else:
+        pending = [(a, b) for a in rows for b in cols]
+        run = rule.run if rule.per_element is None else rule.per_element()
+    for a, b in pending:
+        found = run_rule(rule, _role_view(src_reps[a], True), _role_view(dst_reps[b], False), run)
+        cell[a, b] = ids.setdefault(entry_of(found), len(ids))
+    return r, (cell, list(ids))
 
 
 class Evaluator:
-    """Runs batches of (rule, source view, destination view) evaluations, in worker processes when asked."""
+    """Builds rule tables, in worker processes when asked: each rule's table in one worker."""
 
-    def __init__(self, rules: Sequence[CompiledRule], views: Sequence[HostView], jobs: int) -> None:
+    def __init__(self, rules: Sequence[CompiledRule], views: Sequence[HostView],
+                 reps: Sequence[tuple[list[int], list[int]]], jobs: int) -> None:
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         if sys.platform != "linux":
             self.jobs = 1  # workers inherit the views by fork
-        global _VIEWS, _RULES, _RUNS
-        _VIEWS, _RULES = views, rules
-        # Fresh for this run: what they remember is keyed by the views' ids, alive until close().
-        _RUNS = [rule.run if rule.per_element is None else rule.per_element() for rule in rules]
+        global _VIEWS, _RULES, _REPS
+        _VIEWS, _RULES, _REPS = views, rules, reps
         _ROLE_VIEWS.clear()
 
-    def run(self, tasks: list[tuple[int, int, int]]) -> Iterator[tuple[list[tuple[int, int, int]], Chunk]]:
-        """(chunk of tasks, their results), chunk by chunk: in task order in one process; in worker processes,
-        one chunk per rule, as they end."""
-        if self.jobs == 1 or len(tasks) < 2000:
-            for start in range(0, len(tasks), 500):
-                chunk = tasks[start : start + 500]
-                yield chunk, _work(chunk)
-                if start + 500 < len(tasks):  # tasks come rule by rule: the rules before the next chunk's are done
-                    _forget(set(range(chunk[0][0], tasks[start + 500][0])))
+    def run(self, order: list[int]) -> Iterator[tuple[int, Table]]:
+        """(rule, its table) for each rule of ``order``: in order in one process; in worker processes, as they
+        end (give the dearest first, so the workers end close together)."""
+        if self.jobs == 1 or len(order) < 2:
+            for r in order:
+                yield _rule_table(r)
             return
-        # One rule's tasks to one worker, the largest first: what a rule remembers (``CompiledRule.per_element``)
-        # is then made once, and the workers end close together.
-        groups: dict[int, list[tuple[int, int, int]]] = {}
-        for task in tasks:
-            groups.setdefault(task[0], []).append(task)
-        chunks = sorted(groups.values(), key=len, reverse=True)
         context = multiprocessing.get_context("fork")
         with context.Pool(self.jobs) as pool:
-            for k, result in pool.imap_unordered(_work_numbered, enumerate(chunks)):
-                yield chunks[k], result
+            yield from pool.imap_unordered(_rule_table, order)
 
     def close(self) -> None:
-        global _VIEWS, _RULES, _RUNS
-        _VIEWS, _RULES, _RUNS = (), (), ()
+        global _VIEWS, _RULES, _REPS
+        _VIEWS, _RULES, _REPS = (), (), ()
         _ROLE_VIEWS.clear()
 
 
@@ -200,44 +222,33 @@ def build_tables(
     compiled = list(rules.rules)
     tables: list[RuleTable] = []
     reps: list[tuple[list[int], list[int]]] = []
-    tasks: list[tuple[int, int, int]] = []
-    for r, rule in enumerate(compiled):
+    for rule in compiled:
         src_keys, src_reps = _keys(views, rule.src_facets, facet_table)
         dst_keys, dst_reps = _keys(views, rule.dst_facets, facet_table)
         if rule.guards is not None:
             src_keys, src_reps = _guarded(views, src_keys, src_reps, rule.guards.src, SRC_ROLE)
             dst_keys, dst_reps = _guarded(views, dst_keys, dst_reps, rule.guards.dst, DST_ROLE)
         cell = np.zeros((len(src_reps), len(dst_reps)), dtype=np.int32)
-        tables.append(RuleTable(rule, rule.src_facets, rule.dst_facets, src_keys, dst_keys, [NOTHING], cell))
+        tables.append(RuleTable(rule, rule.src_facets, rule.dst_facets, src_keys, dst_keys, src_reps, dst_reps,
+                                [NOTHING], cell))
         reps.append((src_reps, dst_reps))
-        tasks.extend((r, i, j) for i, j in product(src_reps, dst_reps) if i >= 0 and j >= 0)
-    row = [{view: k for k, view in enumerate(s)} for s, _ in reps]
-    col = [{view: k for k, view in enumerate(d)} for _, d in reps]
-    ids: list[dict[Entry, int]] = [{NOTHING: 0} for _ in compiled]
-    evaluator = Evaluator(compiled, views, jobs)
-    done = 0
+    size = [sum(i >= 0 for i in s) * sum(j >= 0 for j in d) for s, d in reps]
+    total, done = sum(size), 0
+    order = sorted(range(len(compiled)), key=lambda r: size[r], reverse=True)
+    evaluator = Evaluator(compiled, views, reps, jobs)
     try:
-        for chunk, (entries, results) in evaluator.run(tasks):
-            known: dict[tuple[int, int], int] = {}  # (rule, index in this chunk) -> index in the rule's table
-            for (r, i, j), k in zip(chunk, results, strict=True):
-                if k:  # 0 is NOTHING, already in every cell
-                    found = known.get((r, k))
-                    if found is None:
-                        table, entry = tables[r], entries[k]
-                        found = known[(r, k)] = ids[r].setdefault(entry, len(ids[r]))
-                        if found == len(table.entries):
-                            table.entries.append(entry)
-                    tables[r].cell[row[r][i], col[r][j]] = found
-            done += len(chunk)
+        for r, (cell, entries) in evaluator.run(order):
+            tables[r].cell, tables[r].entries = cell, entries
+            done += size[r]
             if progress is not None:
-                progress(done, len(tasks))
+                progress(done, total)
     finally:
         evaluator.close()
     return tables
 
 
 def entry_findings(
-    rule: CompiledRule, entry: Entry, src: Labels, dst: Labels, severity: Severity | None = None
+    rule: CompiledRule, entry: Found, src: Labels, dst: Labels, severity: Severity | None = None
 ) -> Iterator[Finding]:
     """The findings of one shared entry for one real pair of hosts: names and locations put back."""
     meta = rule.meta

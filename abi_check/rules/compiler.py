@@ -15,7 +15,7 @@ from abi_check.abi.facets import READS, VMM_LABELS, VMM_PART, covers
 from abi_check.abi.views import ATTRS, FieldView, HostView, Reg
 from abi_check.errors import RuleError, Span
 from abi_check.rules.builtins import BUILTINS, Budget, RuleRuntimeError, attr_reader, checked, ordered, text_of
-from abi_check.rules.elements import ElementPlan, SidePlan, memoized
+from abi_check.rules.elements import ElementPlan, ElementRule, SidePlan, memoized
 from abi_check.rules.parser import parse, unquote
 from abi_check.rules.reads import Reads, unwrap
 from abi_check.rules.runtime import BUDGET, Env, Fn, Hit
@@ -31,7 +31,6 @@ REQUIRED_META = META_ORDER
 MAX_LOOP_NESTING = 3
 
 
-PerElement = Callable[[], Callable[[HostView, HostView], Iterator[Hit]]]
 # Host methods whose first argument is a register and that read, besides these facets, only that register's value
 # on the host (views.py: kept compares through the kernel's ID-register layout and the CPU's own values, enabled
 # reads a bit of the value, services the bits set in it or the kernel's implicit services).
@@ -83,6 +82,8 @@ class CompiledRule:
     # (``ElementPlan``): makes a ``run`` that remembers each element's result by what the body reads about that
     # element, for the matrix, which evaluates the rule on many pairs. Same results as ``run``.
     per_element: Callable[[], Callable[[HostView, HostView], Iterator[Hit]]] | None = None
+    # The same rule's parts, for evaluating it over whole blocks of hosts at once (``matrix/batch.py``).
+    elements: ElementRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +180,21 @@ class Compiler:
             span=self.span(rule_id_token),
         )
         assert check is not None
-        run, guards, per_element = self.compile_check(lets, check)
+        run, guards, elements = self.compile_check(lets, check)
         facets = self.reads.facets
-        return CompiledRule(info, run, _simplest(facets["src"]), _simplest(facets["dst"]), guards, per_element)
+        per_element = None
+        if elements is not None:
+            found = elements
+
+            def per_element() -> Callable[[HostView, HostView], Iterator[Hit]]:
+                return memoized(found)
+
+        return CompiledRule(info, run, _simplest(facets["src"]), _simplest(facets["dst"]), guards, per_element,
+                            elements)
 
     def compile_check(
         self, lets: list[LarkNode], check: LarkNode
-    ) -> tuple[Callable[[HostView, HostView], Iterator[Hit]], Guards | None, PerElement | None]:
+    ) -> tuple[Callable[[HostView, HostView], Iterator[Hit]], Guards | None, ElementRule | None]:
         scope: dict[str, str] = {"src": "Host", "dst": "Host"}
         compiled_lets: list[tuple[str, Fn]] = []
         for let in lets:
@@ -277,18 +286,15 @@ class Compiler:
                 return Hit(final_report(env), final_fix(env), span, subject)
             return None
 
-        per_element: PerElement | None = None
+        elements = None
         plan = self._element_plan(bindings, binding_trees, [name for name, _ in compiled_lets], body_trees, scope)
         if plan is not None:
-            plan_found = plan
-
-            def per_element() -> Callable[[HostView, HostView], Iterator[Hit]]:
-                return memoized(plan_found, src_guard, dst_guard, compiled_lets, before, body, loop_span)
+            elements = ElementRule(plan, src_guard, dst_guard, compiled_lets, before, body, loop_span)
 
         guards = None
         if src_guard is not None or dst_guard is not None:
             guards = Guards(_on_one(src_guard, "src"), _on_one(dst_guard, "dst"))
-        return run, guards, per_element
+        return run, guards, elements
 
     def _element_plan(
         self, bindings: list[tuple[str, Fn]], binding_trees: list[LarkNode], lets: list[str],

@@ -36,13 +36,25 @@ class ElementPlan:
     operands: list[tuple[bool, Fn, str]]  # (kept if in it, the operand, the host it reads)
 
 
+@dataclass(frozen=True, slots=True)
+class ElementRule:
+    """A one-loop rule's parts as the matrix evaluates it element by element (``memoized`` here, and
+    ``matrix/batch.py`` over whole blocks of hosts): what the body reads, the one-sided guards, the lets, the
+    condition that does not depend on the element (evaluated with the first), and the body: one element's hit."""
+
+    plan: ElementPlan
+    src_guard: Fn | None
+    dst_guard: Fn | None
+    lets: list[tuple[str, Fn]]
+    before: Fn | None
+    body: Callable[[Env], Hit | None]
+    span: Span
+
+
 _MISSING = object()
 
 
-def memoized(
-    plan: ElementPlan, src_guard: Fn | None, dst_guard: Fn | None, lets: list[tuple[str, Fn]],
-    before: Fn | None, body: Callable[[Env], Hit | None], span: Span,
-) -> Callable[[HostView, HostView], Iterator[Hit]]:
+def memoized(rule: ElementRule) -> Callable[[HostView, HostView], Iterator[Hit]]:
     """``run`` with results remembered by what the body reads, for one matrix run.
 
     Each element's key is the element (by content) with what the body reads of each host about it (memberships,
@@ -51,6 +63,8 @@ def memoized(
     element's key in order), and each element's hit under (the tokens, its key). Host tokens and elements are
     cached by the objects' ids, alive while the matrix keeps its views. Anything that fails while keys are made
     falls back to evaluating as ``run`` does, which then fails (or not) as ``run`` would."""
+    plan, src_guard, dst_guard, lets, before, body, span = (
+        rule.plan, rule.src_guard, rule.dst_guard, rule.lets, rule.before, rule.body, rule.span)
     table = FacetTable()
     tokens: dict[tuple[str, int], tuple[int, ...]] = {}
     elements: dict[int, tuple[Any, int, tuple[Any, ...], tuple[Any, ...]]] = {}  # id -> (element, content id, ...)

@@ -1,0 +1,239 @@
+"""A one-loop rule's finding counts over a whole block of (source, destination) hosts at once.
+
+The matrix needs, per cell, how many findings a rule makes (and whether it crashed), not the findings
+themselves: those are made again, for the few pairs a report shows (``RuleTable.hits``). For a rule the compiler
+planned element by element (``rules/elements.py``: ``for r in A & B - C where ... report ...``), a cell's count is
+a sum over elements:
+
+    count(s, d) = sum over e of  kept_src[s, e] * kept_dst[d, e] * fires(e, code_src[s, e], code_dst[d, e])
+
+where ``kept`` says whether the element passes that host's operands of the collection, and ``code`` is what the
+body reads of that host about it (the facets it reads whole, its memberships and register values). Every
+combination of codes that occurs for an element is evaluated once, by the rule's own body on hosts that have
+those codes; the sums are array operations. A combination whose evaluation raises (or goes over the budget) is
+not judged here: the cells that have it are evaluated by the plain ``run``, which crashes or stops as ``pair``
+does. Anything this cannot represent exactly makes ``table_counts`` return None, and the caller evaluates the
+rule cell by cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from abi_check.abi.facets import FacetTable, RoleView
+from abi_check.rules.builtins import MAX_STEPS, Budget, attr_reader, ordered, text_of
+from abi_check.rules.elements import ElementRule, SidePlan
+from abi_check.rules.runtime import BUDGET, Env
+
+Counts = npt.NDArray[np.int32]
+Flags = npt.NDArray[np.bool_]
+RADIX_LIMIT = 1 << 62  # a code's mixed-radix range must fit in an int64
+
+
+class _Unsupported(Exception):
+    """The block cannot be counted exactly here; the caller evaluates it cell by cell."""
+
+
+def table_counts(
+    rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView], facet_table: FacetTable
+) -> tuple[Counts, Flags] | None:
+    """Per (row, column): the number of distinct hits ``rule`` makes with that source and destination, and
+    whether the cell must be evaluated by the plain run instead (its count is then 0 here). None when the rule
+    or these hosts need the cell-by-cell path for every cell."""
+    if rule.lets or rule.before is not None or not rows or not cols:
+        return None
+    try:
+        return _counts(rule, rows, cols, facet_table)
+    except _Unsupported:
+        return None
+
+
+def _counts(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView], table: FacetTable
+            ) -> tuple[Counts, Flags]:
+    plan = rule.plan
+    if plan.owner is None:
+        raise _Unsupported
+    elements, kept = _kept(rule, rows, cols)
+    n_rows, n_cols = len(rows), len(cols)
+    counts = np.zeros((n_rows, n_cols), dtype=np.int32)
+    plain = np.zeros((n_rows, n_cols), dtype=bool)
+    # A guard that raises: the rule crashes there whatever the element (alive rows have guards that hold or
+    # raise; see tables._guarded).
+    row_ok = _guard_holds(rule.src_guard, "src", rows, cols[0])
+    col_ok = _guard_holds(rule.dst_guard, "dst", cols, rows[0], src_ok=row_ok)
+    plain[~row_ok, :] = True
+    plain[:, ~col_ok] = True
+    if not elements:
+        return counts, plain
+    if max(int(kept[0].sum(axis=1).max()), 0) >= MAX_STEPS:
+        raise _Unsupported  # the budget could stop the loop: let run do it
+    codes = (_codes(rule, plan.src, rows, elements, table), _codes(rule, plan.dst, cols, elements, table))
+    body, loop_var = rule.body, plan.loop_var
+    for e, element in enumerate(elements):
+        at_rows = np.flatnonzero(kept[0][:, e] & row_ok)
+        at_cols = np.flatnonzero(kept[1][:, e] & col_ok)
+        if not len(at_rows) or not len(at_cols):
+            continue
+        row_codes, row_first, row_inverse = np.unique(codes[0][at_rows, e], return_index=True, return_inverse=True)
+        col_codes, col_first, col_inverse = np.unique(codes[1][at_cols, e], return_index=True, return_inverse=True)
+        fires = np.zeros((len(row_codes), len(col_codes)), dtype=np.int32)
+        raised = np.zeros((len(row_codes), len(col_codes)), dtype=bool)
+        for a, row in enumerate(row_first.tolist()):
+            for b, col in enumerate(col_first.tolist()):
+                env: Env = {"src": rows[at_rows[row]], "dst": cols[at_cols[col]], BUDGET: Budget(), loop_var: element}
+                try:
+                    fires[a, b] = body(env) is not None
+                except Exception:  # includes the budget: the plain run decides what these cells are
+                    raised[a, b] = True
+        if fires.any():
+            counts[np.ix_(at_rows, at_cols)] += fires[np.ix_(row_inverse.reshape(-1), col_inverse.reshape(-1))]
+        if raised.any():
+            plain[np.ix_(at_rows, at_cols)] |= raised[np.ix_(row_inverse.reshape(-1), col_inverse.reshape(-1))]
+    counts[plain] = 0
+    return counts, plain
+
+
+def _guard_holds(guard: Any, host: str, views: Sequence[RoleView], other: RoleView,
+                 src_ok: Flags | None = None) -> Flags:
+    """Per view: does its one-sided guard evaluate (to true) without raising? Rows reaching here hold or raise."""
+    ok = np.ones(len(views), dtype=bool)
+    if guard is None:
+        return ok
+    for i, view in enumerate(views):
+        env: Env = {"src": view, "dst": other} if host == "src" else {"src": other, "dst": view}
+        env[BUDGET] = Budget()
+        try:
+            ok[i] = bool(guard(env))
+        except Exception:
+            ok[i] = False
+    return ok
+
+
+def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
+          ) -> tuple[list[Any], tuple[Flags, Flags]]:
+    """Every element any pair's collection can hold, and per host and element: does it pass that host's
+    operands? An element is in a pair's collection when it passes both hosts' (``A & B - C`` is every element
+    in A and in B and not in C; each operand reads one host)."""
+    plan = rule.plan
+    many = len(plan.operands) > 1
+    per_side: dict[str, list[list[tuple[bool, Any]]]] = {}
+    for host, views, other in (("src", rows, cols[0]), ("dst", cols, rows[0])):
+        found = []
+        for view in views:
+            env: Env = {"src": view, "dst": other} if host == "src" else {"src": other, "dst": view}
+            env[BUDGET] = Budget()
+            try:
+                found.append([(keep, fn(env)) for keep, fn, side in plan.operands if side == host])
+            except Exception as exc:
+                raise _Unsupported from exc
+        per_side[host] = found
+    index: dict[tuple[type, Any], int] = {}
+    elements: list[Any] = []
+    if many:
+        # Sets of one element type, an int or str type (as ``memoized`` requires): membership is by value. Every
+        # element must print differently, so a pair's hits have distinct subjects and its count is the number of
+        # elements that fire.
+        kinds: set[type] = set()
+        for found in per_side.values():
+            for collections in found:
+                for keep, coll in collections:
+                    if not isinstance(coll, set | frozenset):
+                        raise _Unsupported
+                    kinds.update(map(type, coll))
+                    if keep:
+                        for value in coll:
+                            if index.setdefault((type(value), value), len(elements)) == len(elements):
+                                elements.append(value)
+        if len(kinds) > 1 or (kinds and not issubclass(next(iter(kinds)), int | str)):
+            raise _Unsupported
+        if len({text_of(e) for e in elements}) != len(elements):
+            raise _Unsupported
+    else:
+        # One operand: each owner's own elements, which must be distinct, by content and by how they print (a
+        # pair's hits then have distinct subjects, so its count is the number of elements that fire).
+        for collections in per_side[plan.owner or "src"]:
+            values = list(ordered(collections[0][1]))
+            try:
+                keys = [(type(v), v) for v in values]
+                if len(set(keys)) != len(keys) or len({text_of(v) for v in values}) != len(values):
+                    raise _Unsupported
+            except TypeError as exc:  # unhashable elements
+                raise _Unsupported from exc
+            for key, value in zip(keys, values, strict=True):
+                if index.setdefault(key, len(elements)) == len(elements):
+                    elements.append(value)
+    keys_list = [(type(e), e) for e in elements]
+    masks = []
+    for host in ("src", "dst"):
+        mask = np.ones((len(per_side[host]), len(elements)), dtype=bool)
+        for v, collections in enumerate(per_side[host]):
+            if not many:
+                if collections:  # the owner: its own elements
+                    own = {(type(x), x) for x in collections[0][1]}
+                    mask[v] = np.fromiter(map(own.__contains__, keys_list), dtype=bool, count=len(elements))
+                continue
+            for keep, coll in collections:
+                inside = np.fromiter(map(coll.__contains__, elements), dtype=bool, count=len(elements))
+                mask[v] &= inside if keep else ~inside
+        masks.append(mask)
+    return elements, (masks[0], masks[1])
+
+
+def _codes(rule: ElementRule, side: SidePlan, views: Sequence[RoleView], elements: list[Any], table: FacetTable
+           ) -> npt.NDArray[np.int64]:
+    """Per (view, element): one number for what the body reads of that host about the element (the whole
+    facets it reads, each membership, each register value), equal exactly when the reads are."""
+    loop_var = rule.plan.loop_var
+    tokens: dict[tuple[int, ...], int] = {}
+    token_of = np.array([tokens.setdefault(tuple(table.token(v, f) for f in side.facets), len(tokens)) for v in views],
+                        dtype=np.int64)
+    code = np.repeat(token_of[:, None], len(elements), axis=1)
+    radix = max(len(tokens), 1)
+    env: Env = {}
+
+    def per_element(fns: list[Callable[[Env], Any]]) -> list[tuple[npt.NDArray[np.int64], list[Any]]]:
+        """Per function: each element's index into the distinct results, and the distinct results."""
+        out = []
+        for fn in fns:
+            distinct: dict[Any, int] = {}
+            at = np.empty(len(elements), dtype=np.int64)
+            for e, element in enumerate(elements):
+                env[loop_var] = element
+                try:
+                    at[e] = distinct.setdefault(fn(env), len(distinct))
+                except Exception as exc:  # unhashable, or raises: memoized falls back too
+                    raise _Unsupported from exc
+            out.append((at, list(distinct)))
+        return out
+
+    for (at, items), (_, read) in zip(per_element([item for item, _ in side.members]), side.members, strict=True):
+        inside = np.zeros((len(views), max(len(items), 1)), dtype=np.int64)
+        for v, view in enumerate(views):
+            try:
+                coll = read(view)
+                inside[v, : len(items)] = [item in coll for item in items]
+            except Exception as exc:
+                raise _Unsupported from exc
+        code = code * 2 + inside[:, at]
+        radix *= 2
+    read_value = attr_reader("value")
+    for at, args in per_element(side.values):
+        values: dict[Any, int] = {}
+        found = np.zeros((len(views), max(len(args), 1)), dtype=np.int64)
+        for v, view in enumerate(views):
+            try:
+                reader = read_value(view)
+                found[v, : len(args)] = [values.setdefault(reader(arg), len(values)) for arg in args]
+            except Exception as exc:
+                raise _Unsupported from exc
+        code = code * max(len(values), 1) + found[:, at]
+        radix *= max(len(values), 1)
+        if radix >= RADIX_LIMIT:
+            raise _Unsupported
+    if radix >= RADIX_LIMIT:
+        raise _Unsupported
+    return code
