@@ -81,3 +81,24 @@ def test_a_pinned_psci_version_the_kernel_does_not_implement_is_an_input_error(t
             errors = [e.message for e in exc.errors]
         assert errors == ([] if ok else [
             "qemu-psci pins PSCI_VERSION to 1.3, which kernel linux-6.12 does not implement (host h)"])
+
+
+def test_the_fields_that_differ_are_those_whose_decoded_values_differ() -> None:
+    """``IdRegister.differing`` compares bits (fast); it must name exactly the fields whose decoded values, as
+    the kernel compares them (signed fields sign-extended), differ: every ID layout of a shipped kernel."""
+    import random
+
+    from abi_check.spec.catalogue import SpecRoots as Roots
+
+    loader = SpecLoader(Roots([catalogue_dir()]))
+    layouts = [reg for name in ("linux-6.6", "linux-7.2")
+               for reg in loader.load(catalogue_dir() / "kernels" / f"{name}.yaml").id_registers.values()]
+    assert any(f.signed for layout in layouts for f in layout.fields)
+    rnd = random.Random(7)
+    for layout in layouts:
+        for _ in range(200):
+            a = rnd.getrandbits(64)
+            b = a ^ (rnd.getrandbits(64) & rnd.getrandbits(64) & rnd.getrandbits(64))  # a few bits apart
+            expected = [f.name for f in layout.fields if f.get(a) != f.get(b)]
+            assert layout.differing(a, b) == expected
+            assert layout.differing(a, a) == []

@@ -90,7 +90,7 @@ class EffectiveAbi:
         if layout is None:
             return value
         mine = self.value(reg)
-        for field in layout.fields:
+        for field in layout.ignoring():
             if self.ignores(reg, field, field.get(value)):
                 value = (value & ~field.mask) | (mine & field.mask)
         return value

@@ -358,8 +358,7 @@ class HostView:
         layout = self.abi.kernel.id_registers.get(reg)
         if layout is None:
             return []
-        mine, theirs = self.value(reg), other.value(reg)
-        return [f.name for f in layout.fields if f.get(mine) != f.get(theirs)]
+        return layout.differing(self.value(reg), other.value(reg))
 
     def level(self, reg: int) -> int:
         found = self.abi.host_levels.get(reg)

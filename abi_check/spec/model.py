@@ -189,6 +189,31 @@ class IdRegister:
     def field(self, name: str) -> IdField | None:
         return next((f for f in self.fields if f.name == name), None)
 
+    def differing(self, a: int, b: int) -> list[str]:
+        """Names of the fields whose values differ between register values ``a`` and ``b`` (a field's decoded
+        value differs exactly when its bits do)."""
+        changed = a ^ b
+        if not changed:
+            return []
+        return [name for name, mask in _layout(self)[0] if changed & mask]
+
+    def ignoring(self) -> tuple[IdField, ...]:
+        """The fields whose write KVM may drop (``ignores-write``), in layout order."""
+        return _layout(self)[1]
+
+
+# Per layout object (one per kernel spec and register, shared by every host): its fields' masks and the fields
+# with ignores-write, worked out once. Keyed by id, with the object kept alive beside its entry.
+_LAYOUTS: dict[int, tuple[IdRegister, tuple[tuple[str, int], ...], tuple[IdField, ...]]] = {}
+
+
+def _layout(reg: IdRegister) -> tuple[tuple[tuple[str, int], ...], tuple[IdField, ...]]:
+    found = _LAYOUTS.get(id(reg))
+    if found is None or found[0] is not reg:
+        found = _LAYOUTS[id(reg)] = (reg, tuple((f.name, f.mask) for f in reg.fields),
+                                     tuple(f for f in reg.fields if f.ignores_write is not None))
+    return found[1], found[2]
+
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
