@@ -147,3 +147,27 @@ def test_a_matrix_of_the_stress_rules_equals_pair(tmp_path: Path) -> None:
     hosts = load_hosts([HOSTS], [])
     matrix = build_matrix(hosts, ours, jobs=2)
     assert_cells_equal_pair(matrix, ours, hosts)
+
+
+def test_a_rule_split_in_blocks_of_rows_gives_the_same_matrix(tmp_path: Path, monkeypatch: object) -> None:
+    """Rules split into blocks of source keys, each evaluated apart (in two workers) and merged, give the same
+    outcome in every cell as rules evaluated whole, for the shipped rules and the stress rules."""
+    import pytest
+
+    from abi_check.matrix import tables
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    rules = _rules(tmp_path, STRESS)
+    shipped = load_rules()
+    hosts = load_hosts([HOSTS], []) + load_hosts([fleet.generate(tmp_path / "fleet", hosts=30, seed=5)],
+                                                   [tmp_path / "fleet"])
+    for ruleset in (rules, shipped):
+        whole = build_matrix(hosts, ruleset, jobs=2)
+        monkeypatch.setattr(tables, "SPLIT_ROWS", 2)
+        split = build_matrix(hosts, ruleset, jobs=2)
+        monkeypatch.undo()
+        assert len(whole.abis) == len(split.abis)
+        n = len(whole.abis)
+        assert [[whole.abi_outcome(a, b) for b in range(n)] for a in range(n)] == \
+               [[split.abi_outcome(a, b) for b in range(n)] for a in range(n)]
+        assert any(o.counts != (0, 0, 0) for o in whole.outcomes())

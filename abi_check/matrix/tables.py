@@ -112,21 +112,23 @@ def _role_view(i: int, source: bool) -> RoleView:
     return found
 
 
-Table = tuple[Ints, list[Entry]]  # [source key, destination key] -> entry index, and the entries
+SPLIT_ROWS = 600  # source keys a block of one rule has at least
+Task = tuple[int, list[int]]  # a rule, and the source keys (rows of its table) to evaluate
+Block = tuple[Ints, list[Entry]]  # [row of the task, destination key] -> index into the entries
 
 
-def _rule_table(r: int) -> tuple[int, Table]:
-    """Rule ``r`` over every (source key, destination key) pair: whole blocks at once where the rule allows
-    (``batch.py``), the rest cell by cell, remembering per loop element where it can (``CompiledRule``)."""
+def _rule_block(task: Task) -> tuple[Task, Block]:
+    """Rule ``r`` over its rows' (source key, destination key) pairs: the whole block at once where the rule
+    allows (``batch.py``), the rest cell by cell, remembering per loop element where it can (``CompiledRule``)."""
+    r, rows = task
     rule = _RULES[r]
     src_reps, dst_reps = _REPS[r]
-    rows = [k for k, i in enumerate(src_reps) if i >= 0]
     cols = [k for k, j in enumerate(dst_reps) if j >= 0]
-    cell = np.zeros((len(src_reps), len(dst_reps)), dtype=np.int32)
+    cell = np.zeros((len(rows), len(dst_reps)), dtype=np.int32)
     ids: dict[Entry, int] = {NOTHING: 0}
     if not rows or not cols:
-        return r, (cell, list(ids))
-    pending: list[tuple[int, int]]
+        return task, (cell, list(ids))
+    pending: list[tuple[int, int]]  # (row of the task, destination key)
     counted = None
     if rule.elements is not None:
         counted = table_counts(rule.elements, [_role_view(src_reps[k], True) for k in rows],
@@ -135,20 +137,20 @@ def _rule_table(r: int) -> tuple[int, Table]:
         counts, plain = counted
         distinct, inverse = np.unique(counts, return_inverse=True)
         numbers = np.array([ids.setdefault(int(c), len(ids)) for c in distinct.tolist()], dtype=np.int32)
-        cell[np.ix_(rows, cols)] = numbers[inverse.reshape(counts.shape)]
-        pending = [(rows[a], cols[b]) for a, b in zip(*np.nonzero(plain), strict=True)]
+        cell[:, cols] = numbers[inverse.reshape(counts.shape)]
+        pending = [(a, cols[b]) for a, b in zip(*np.nonzero(plain), strict=True)]
         run: Run = rule.run
     else:
-        pending = [(a, b) for a in rows for b in cols]
+        pending = [(a, b) for a in range(len(rows)) for b in cols]
         run = rule.run if rule.per_element is None else rule.per_element()
     for a, b in pending:
-        found = run_rule(rule, _role_view(src_reps[a], True), _role_view(dst_reps[b], False), run)
+        found = run_rule(rule, _role_view(src_reps[rows[a]], True), _role_view(dst_reps[b], False), run)
         cell[a, b] = ids.setdefault(entry_of(found), len(ids))
-    return r, (cell, list(ids))
+    return task, (cell, list(ids))
 
 
 class Evaluator:
-    """Builds rule tables, in worker processes when asked: each rule's table in one worker."""
+    """Evaluates blocks of rule tables, in worker processes when asked."""
 
     def __init__(self, rules: Sequence[CompiledRule], views: Sequence[HostView],
                  reps: Sequence[tuple[list[int], list[int]]], jobs: int) -> None:
@@ -159,16 +161,16 @@ class Evaluator:
         _VIEWS, _RULES, _REPS = views, rules, reps
         _ROLE_VIEWS.clear()
 
-    def run(self, order: list[int]) -> Iterator[tuple[int, Table]]:
-        """(rule, its table) for each rule of ``order``: in order in one process; in worker processes, as they
-        end (give the dearest first, so the workers end close together)."""
-        if self.jobs == 1 or len(order) < 2:
-            for r in order:
-                yield _rule_table(r)
+    def run(self, tasks: list[Task]) -> Iterator[tuple[Task, Block]]:
+        """Each task's block: in order in one process; in worker processes, as they end (give the dearest
+        first, so the workers end close together)."""
+        if self.jobs == 1 or len(tasks) < 2:
+            for task in tasks:
+                yield _rule_block(task)
             return
         context = multiprocessing.get_context("fork")
         with context.Pool(self.jobs) as pool:
-            yield from pool.imap_unordered(_rule_table, order)
+            yield from pool.imap_unordered(_rule_block, tasks)
 
     def close(self) -> None:
         global _VIEWS, _RULES, _REPS
@@ -232,19 +234,47 @@ def build_tables(
         tables.append(RuleTable(rule, rule.src_facets, rule.dst_facets, src_keys, dst_keys, src_reps, dst_reps,
                                 [NOTHING], cell))
         reps.append((src_reps, dst_reps))
-    size = [sum(i >= 0 for i in s) * sum(j >= 0 for j in d) for s, d in reps]
-    total, done = sum(size), 0
-    order = sorted(range(len(compiled)), key=lambda r: size[r], reverse=True)
     evaluator = Evaluator(compiled, views, reps, jobs)
+    tasks = [task for r, rule in enumerate(compiled)
+             for task in _split(r, rule, views, reps[r], facet_table, evaluator.jobs)]
+    live_cols = [sum(j >= 0 for j in d) for _, d in reps]
+
+    def size(task: Task) -> int:
+        return len(task[1]) * live_cols[task[0]]
+
+    tasks.sort(key=size, reverse=True)
+    total, done = sum(map(size, tasks)), 0
+    ids: list[dict[Entry, int]] = [{NOTHING: 0} for _ in compiled]
     try:
-        for r, (cell, entries) in evaluator.run(order):
-            tables[r].cell, tables[r].entries = cell, entries
-            done += size[r]
+        for (r, rows), (cell, entries) in evaluator.run(tasks):
+            known = ids[r]
+            renumber = np.array([known.setdefault(entry, len(known)) for entry in entries], dtype=np.int32)
+            tables[r].cell[rows] = renumber[cell]
+            done += size((r, rows))
             if progress is not None:
                 progress(done, total)
+        for table, known in zip(tables, ids, strict=True):
+            table.entries = list(known)
     finally:
         evaluator.close()
     return tables
+
+
+def _split(r: int, rule: CompiledRule, views: Sequence[HostView], reps: tuple[list[int], list[int]],
+           facet_table: FacetTable, jobs: int) -> list[Task]:
+    """A rule's live rows, in up to ``jobs`` blocks of consecutive rows when it has many: then no one rule keeps
+    one worker busy while the others wait. Each block repeats some work (the destination's side of the rule, and
+    elements' combinations the blocks share), so a rule with fewer than ``SPLIT_ROWS`` rows a block is not split
+    (a 1,000-ABI fleet's rules are not: the dearest is about half the work and runs beside all the others). For a
+    rule counted in blocks (``batch.py``), rows that read alike are put together (the same whole facets its loop
+    body reads of the source), so a block's combinations seldom repeat in another."""
+    rows = [k for k, i in enumerate(reps[0]) if i >= 0]
+    if rule.elements is not None and rule.elements.plan.src.facets:
+        facets = rule.elements.plan.src.facets
+        rows.sort(key=lambda k: tuple(facet_table.token(views[reps[0][k]], f) for f in facets))
+    parts = max(1, min(jobs, len(rows) // SPLIT_ROWS))
+    step = -(-len(rows) // parts) if rows else 1
+    return [(r, rows[start : start + step]) for start in range(0, len(rows), step)] or [(r, [])]
 
 
 def entry_findings(
