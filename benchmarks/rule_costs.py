@@ -1,12 +1,12 @@
-"""CPU per rule of a matrix's evaluation: distinct cells, time per cell, hits per cell.
+"""CPU per rule of a matrix's evaluation: its table's distinct cells, and what building the table costs.
 
-Run: python benchmarks/rule_costs.py FLEET_DIR [--sample N] [--rule ID] [--plain]
+Run: python benchmarks/rule_costs.py FLEET_DIR [--rule ID] [--plain] [--sample N]
 FLEET_DIR is a directory made by benchmarks/fleet.py (FLEET_DIR/hosts). For each rule, the hosts' distinct ABIs
-are keyed as the matrix keys them (tables.py: facets, one-sided guards), a sample of the distinct (source key,
-destination key) cells is evaluated in order on role views cached as the matrix caches them, and the CPU per cell
-is multiplied by the number of cells. The remembered per-element run is used where the rule has one
-(``CompiledRule.per_element``); ``--plain`` uses the plain run instead. A full sample (the default) is what the
-matrix does in one process; a small one understates what the remembered run saves.
+are keyed as the matrix keys them (tables.py: facets, one-sided guards) and the rule's table is built as one
+worker of the matrix builds it: a one-loop rule in whole blocks at once where it can be (``matrix/batch.py``),
+else cell by cell remembering per loop element; any other rule cell by cell. ``--plain`` instead runs the rule's
+plain ``run`` on a sample of the distinct cells (``--sample``, default 2,000) and multiplies the CPU per cell by
+their number: what the matrix would cost without either.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from abi_check.abi.effective import effective_abi
-from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, RoleView
+from abi_check.abi.facets import FacetTable
 from abi_check.abi.views import HostView
-from abi_check.matrix.tables import Crash, _guarded, _keys, run_rule
+from abi_check.matrix import tables
 from abi_check.rules.engine import load_rules
 from abi_check.spec.hosts import load_hosts
 
@@ -27,45 +27,56 @@ from abi_check.spec.hosts import load_hosts
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fleet", type=Path)
-    parser.add_argument("--sample", type=int, default=0, help="cells per rule (default: every cell)")
     parser.add_argument("--rule", help="only this rule")
-    parser.add_argument("--plain", action="store_true", help="the plain run, not the remembered one")
+    parser.add_argument("--plain", action="store_true", help="the plain run on a sample of cells, extrapolated")
+    parser.add_argument("--sample", type=int, default=2000, help="cells per rule with --plain")
     args = parser.parse_args()
-    rules = load_rules()
+    rules = list(load_rules().rules)
     distinct: dict[tuple[int, int, int, int], HostView] = {}
     for host in load_hosts([args.fleet / "hosts"], [args.fleet]):
         key = (id(host.kernel), id(host.vmm), id(host.cpu), host.vcpus)
         if key not in distinct:
             distinct[key] = HostView(effective_abi(host))
     views = list(distinct.values())
-    roles = {(i, side): RoleView(v, role) for i, v in enumerate(views) for side, role in ((0, SRC_ROLE), (1, DST_ROLE))}
-    table = FacetTable()
+    facet_table = FacetTable()
+    reps: list[tuple[list[int], list[int]]] = []
+    evaluator = tables.Evaluator(rules, views, reps, jobs=1)  # sets what a worker reads
+    for rule in rules:
+        src_keys, src_reps = tables._keys(views, rule.src_facets, facet_table)
+        dst_keys, dst_reps = tables._keys(views, rule.dst_facets, facet_table)
+        if rule.guards is not None:
+            src_keys, src_reps = tables._guarded(src_keys, src_reps, rule.guards.src,
+                                                 lambda i: tables._role_view(i, True))
+            dst_keys, dst_reps = tables._guarded(dst_keys, dst_reps, rule.guards.dst,
+                                                 lambda i: tables._role_view(i, False))
+        reps.append((src_reps, dst_reps))
     random.seed(1)
     total = 0.0
     print(f"{len(views)} distinct ABIs")
-    print("| rule | distinct cells | us per cell | s (estimated) | hits per cell |")
-    print("|---|---:|---:|---:|---:|")
-    for rule in rules.rules:
+    print("| rule | distinct cells | how | CPU s | us per cell |")
+    print("|---|---:|---|---:|---:|")
+    for r, rule in enumerate(rules):
         if args.rule and rule.meta.id != args.rule:
             continue
-        src_keys, src_reps = _keys(views, rule.src_facets, table)
-        dst_keys, dst_reps = _keys(views, rule.dst_facets, table)
-        if rule.guards is not None:
-            src_keys, src_reps = _guarded(views, src_keys, src_reps, rule.guards.src, SRC_ROLE)
-            dst_keys, dst_reps = _guarded(views, dst_keys, dst_reps, rule.guards.dst, DST_ROLE)
-        cells = [(i, j) for i in src_reps for j in dst_reps if i >= 0 and j >= 0]
-        sample = sorted(random.sample(cells, args.sample)) if 0 < args.sample < len(cells) else cells
-        run = rule.per_element() if rule.per_element is not None and not args.plain else rule.run
-        hits = 0
+        rows = [k for k, i in enumerate(reps[r][0]) if i >= 0]
+        cols = [k for k, j in enumerate(reps[r][1]) if j >= 0]
+        cells = len(rows) * len(cols)
         start = time.process_time()
-        for i, j in sample:
-            entry = run_rule(rule, roles[(i, 0)], roles[(j, 1)], run)
-            hits += len(entry.hits if isinstance(entry, Crash) else entry)
-        per_cell = (time.process_time() - start) / max(1, len(sample))
-        total += per_cell * len(cells)
-        print(f"| {rule.meta.id} | {len(cells):,} | {per_cell * 1e6:.1f} | {per_cell * len(cells):.2f} "
-              f"| {hits / max(1, len(sample)):.2f} |")
-    print(f"total (estimated): {total:.1f} s CPU")
+        if args.plain:
+            pairs = [(a, b) for a in rows for b in cols]
+            sample = random.sample(pairs, args.sample) if 0 < args.sample < len(pairs) else pairs
+            for a, b in sample:
+                tables.run_rule(rule, tables._role_view(reps[r][0][a], True), tables._role_view(reps[r][1][b], False))
+            spent = (time.process_time() - start) * cells / max(1, len(sample))
+            how = "plain"
+        else:
+            tables._rule_block((r, rows))
+            spent = time.process_time() - start
+            how = "one loop" if rule.elements is not None else "cells"
+        total += spent
+        print(f"| {rule.meta.id} | {cells:,} | {how} | {spent:.2f} | {spent / max(1, cells) * 1e6:.1f} |")
+    evaluator.close()
+    print(f"total: {total:.1f} s CPU")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, Role, RoleView
+from abi_check.abi.facets import DST_ROLE, SRC_ROLE, FacetTable, Labels, RoleView
 from abi_check.abi.views import HostView
 from abi_check.errors import RuleError
 from abi_check.matrix.batch import table_counts
@@ -194,20 +194,21 @@ def _keys(views: Sequence[HostView], facets: frozenset[str], table: FacetTable) 
 
 
 def _guarded(
-    views: Sequence[HostView], keys: Ints, reps: list[int], guard: Callable[[HostView], bool] | None, role: Role
+    keys: Ints, reps: list[int], guard: Callable[[HostView], bool] | None, shown: Callable[[int], RoleView]
 ) -> tuple[Ints, list[int]]:
     """The keys of one side with every key whose hosts fail the rule's one-sided guard merged into one, whose
-    representative is -1: the rule reports nothing there, whatever the other host, so it is not evaluated."""
+    representative is -1: the rule reports nothing there, whatever the other host, so it is not evaluated.
+    ``shown`` gives a view as rules see it in this side's role."""
     if guard is None:
         return keys, reps
 
-    def holds(view: HostView) -> bool:
+    def holds(rep: int) -> bool:
         try:
-            return guard(RoleView(view, role))
+            return guard(shown(rep))
         except Exception:  # the rule runs there and reports the crash as pair would
             return True
 
-    alive = [holds(views[rep]) for rep in reps]
+    alive = [holds(rep) for rep in reps]
     if all(alive):
         return keys, reps
     kept = [rep for rep, ok in zip(reps, alive, strict=True) if ok]
@@ -224,17 +225,18 @@ def build_tables(
     compiled = list(rules.rules)
     tables: list[RuleTable] = []
     reps: list[tuple[list[int], list[int]]] = []
+    # The role views the guards are checked on are those the workers evaluate on (made before they fork).
+    evaluator = Evaluator(compiled, views, reps, jobs)
     for rule in compiled:
         src_keys, src_reps = _keys(views, rule.src_facets, facet_table)
         dst_keys, dst_reps = _keys(views, rule.dst_facets, facet_table)
         if rule.guards is not None:
-            src_keys, src_reps = _guarded(views, src_keys, src_reps, rule.guards.src, SRC_ROLE)
-            dst_keys, dst_reps = _guarded(views, dst_keys, dst_reps, rule.guards.dst, DST_ROLE)
+            src_keys, src_reps = _guarded(src_keys, src_reps, rule.guards.src, lambda i: _role_view(i, True))
+            dst_keys, dst_reps = _guarded(dst_keys, dst_reps, rule.guards.dst, lambda i: _role_view(i, False))
         cell = np.zeros((len(src_reps), len(dst_reps)), dtype=np.int32)
         tables.append(RuleTable(rule, rule.src_facets, rule.dst_facets, src_keys, dst_keys, src_reps, dst_reps,
                                 [NOTHING], cell))
         reps.append((src_reps, dst_reps))
-    evaluator = Evaluator(compiled, views, reps, jobs)
     tasks = [task for r, rule in enumerate(compiled)
              for task in _split(r, rule, views, reps[r], facet_table, evaluator.jobs)]
     live_cols = [sum(j >= 0 for j in d) for _, d in reps]
