@@ -71,15 +71,17 @@ def _counts(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView
         return counts, plain
     if max(int(kept[0].sum(axis=1).max()), 0) >= MAX_STEPS:
         raise _Unsupported  # the budget could stop the loop: let run do it
-    codes = (_codes(rule, plan.src, rows, elements, table), _codes(rule, plan.dst, cols, elements, table))
+    codes = (_Codes(rule, plan.src, rows, elements, table), _Codes(rule, plan.dst, cols, elements, table))
     body, loop_var = rule.body, plan.loop_var
     for e, element in enumerate(elements):
         at_rows = np.flatnonzero(kept[0][:, e] & row_ok)
         at_cols = np.flatnonzero(kept[1][:, e] & col_ok)
         if not len(at_rows) or not len(at_cols):
             continue
-        row_codes, row_first, row_inverse = np.unique(codes[0][at_rows, e], return_index=True, return_inverse=True)
-        col_codes, col_first, col_inverse = np.unique(codes[1][at_cols, e], return_index=True, return_inverse=True)
+        row_codes, row_first, row_inverse = np.unique(codes[0].column(e, at_rows), return_index=True,
+                                                      return_inverse=True)
+        col_codes, col_first, col_inverse = np.unique(codes[1].column(e, at_cols), return_index=True,
+                                                      return_inverse=True)
         fires = np.zeros((len(row_codes), len(col_codes)), dtype=np.int32)
         raised = np.zeros((len(row_codes), len(col_codes)), dtype=bool)
         for a, row in enumerate(row_first.tolist()):
@@ -183,22 +185,25 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
     return elements, (masks[0], masks[1])
 
 
-def _codes(rule: ElementRule, side: SidePlan, views: Sequence[RoleView], elements: list[Any], table: FacetTable
-           ) -> npt.NDArray[np.int64]:
-    """Per (view, element): one number for what the body reads of that host about the element (the whole
-    facets it reads, each membership, each register value), equal exactly when the reads are."""
-    loop_var = rule.plan.loop_var
-    tokens: dict[tuple[int, ...], int] = {}
-    token_of = np.array([tokens.setdefault(tuple(table.token(v, f) for f in side.facets), len(tokens)) for v in views],
-                        dtype=np.int64)
-    code = np.repeat(token_of[:, None], len(elements), axis=1)
-    radix = max(len(tokens), 1)
-    env: Env = {}
+class _Codes:
+    """What the body reads of one side's hosts about each element, as one number per (host, element), equal
+    exactly when the reads are: the whole facets it reads (a token per host), then each membership and each
+    register value it reads about the element. Kept per host and distinct item (register), small; an element's
+    column is made when it is needed."""
 
-    def per_element(fns: list[Callable[[Env], Any]]) -> list[tuple[npt.NDArray[np.int64], list[Any]]]:
-        """Per function: each element's index into the distinct results, and the distinct results."""
-        out = []
-        for fn in fns:
+    def __init__(self, rule: ElementRule, side: SidePlan, views: Sequence[RoleView], elements: list[Any],
+                 table: FacetTable) -> None:
+        tokens: dict[tuple[int, ...], int] = {}
+        self.token = np.array([tokens.setdefault(tuple(table.token(v, f) for f in side.facets), len(tokens))
+                               for v in views], dtype=np.int64)
+        radix = max(len(tokens), 1)
+        # (radix, per host and distinct item its code, per element its item): mixed-radix digits after the token
+        self.digits: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        env: Env = {}
+        loop_var = rule.plan.loop_var
+
+        def per_element(fn: Callable[[Env], Any]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+            """Each element's index into the distinct results of ``fn``, and those results."""
             distinct: dict[Any, int] = {}
             at = np.empty(len(elements), dtype=np.int64)
             for e, element in enumerate(elements):
@@ -207,33 +212,38 @@ def _codes(rule: ElementRule, side: SidePlan, views: Sequence[RoleView], element
                     at[e] = distinct.setdefault(fn(env), len(distinct))
                 except Exception as exc:  # unhashable, or raises: memoized falls back too
                     raise _Unsupported from exc
-            out.append((at, list(distinct)))
-        return out
+            return at, list(distinct)
 
-    for (at, items), (_, read) in zip(per_element([item for item, _ in side.members]), side.members, strict=True):
-        inside = np.zeros((len(views), max(len(items), 1)), dtype=np.int64)
-        for v, view in enumerate(views):
-            try:
-                coll = read(view)
-                inside[v, : len(items)] = [item in coll for item in items]
-            except Exception as exc:
-                raise _Unsupported from exc
-        code = code * 2 + inside[:, at]
-        radix *= 2
-    read_value = attr_reader("value")
-    for at, args in per_element(side.values):
-        values: dict[Any, int] = {}
-        found = np.zeros((len(views), max(len(args), 1)), dtype=np.int64)
-        for v, view in enumerate(views):
-            try:
-                reader = read_value(view)
-                found[v, : len(args)] = [values.setdefault(reader(arg), len(values)) for arg in args]
-            except Exception as exc:
-                raise _Unsupported from exc
-        code = code * max(len(values), 1) + found[:, at]
-        radix *= max(len(values), 1)
-        if radix >= RADIX_LIMIT:
-            raise _Unsupported
-    if radix >= RADIX_LIMIT:
-        raise _Unsupported
-    return code
+        for item, read in side.members:
+            at, items = per_element(item)
+            inside = np.zeros((len(views), max(len(items), 1)), dtype=np.int64)
+            for v, view in enumerate(views):
+                try:
+                    coll = read(view)
+                    inside[v, : len(items)] = [x in coll for x in items]
+                except Exception as exc:
+                    raise _Unsupported from exc
+            self.digits.append((2, inside, at))
+            radix *= 2
+        read_value = attr_reader("value")
+        for arg in side.values:
+            at, args = per_element(arg)
+            values: dict[Any, int] = {}
+            found = np.zeros((len(views), max(len(args), 1)), dtype=np.int64)
+            for v, view in enumerate(views):
+                try:
+                    reader = read_value(view)
+                    found[v, : len(args)] = [values.setdefault(reader(a), len(values)) for a in args]
+                except Exception as exc:
+                    raise _Unsupported from exc
+            self.digits.append((max(len(values), 1), found, at))
+            radix *= max(len(values), 1)
+            if radix >= RADIX_LIMIT:
+                raise _Unsupported
+
+    def column(self, e: int, at: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
+        """The codes of element ``e`` on the hosts ``at``."""
+        code = self.token[at]
+        for radix, by_item, item_of in self.digits:
+            code = code * radix + by_item[at, item_of[e]]
+        return code

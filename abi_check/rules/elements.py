@@ -36,19 +36,18 @@ class ElementPlan:
     operands: list[tuple[bool, Fn, str]]  # (kept if in it, the operand, the host it reads)
 
 
-@dataclass(frozen=True, slots=True)
 class ElementRule:
     """A one-loop rule's parts as the matrix evaluates it element by element (``memoized`` here, and
     ``matrix/batch.py`` over whole blocks of hosts): what the body reads, the one-sided guards, the lets, the
-    condition that does not depend on the element (evaluated with the first), and the body: one element's hit."""
+    condition that does not depend on the element (evaluated with the first), and the body: one element's hit.
+    (A plain class: ``pair`` imports it, and a dataclass costs start-up time to create.)"""
 
-    plan: ElementPlan
-    src_guard: Fn | None
-    dst_guard: Fn | None
-    lets: list[tuple[str, Fn]]
-    before: Fn | None
-    body: Callable[[Env], Hit | None]
-    span: Span
+    __slots__ = ("before", "body", "dst_guard", "lets", "plan", "span", "src_guard")
+
+    def __init__(self, plan: ElementPlan, src_guard: Fn | None, dst_guard: Fn | None, lets: list[tuple[str, Fn]],
+                 before: Fn | None, body: Callable[[Env], Hit | None], span: Span) -> None:
+        self.plan, self.src_guard, self.dst_guard, self.lets = plan, src_guard, dst_guard, lets
+        self.before, self.body, self.span = before, body, span
 
 
 _MISSING = object()
