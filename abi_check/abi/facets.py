@@ -315,6 +315,7 @@ class RoleView(HostView):
 
 
 _TABLES: dict[tuple[Any, ...], dict[tuple[int, str], FieldView]] = {}
+_BY_FIELDS: dict[tuple[Any, ...], dict[tuple[int, str], FieldView]] = {}
 
 
 def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldView]:
@@ -322,6 +323,13 @@ def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldVi
     cache: dict[str, dict[tuple[int, str], FieldView]] = view.__dict__.setdefault("_role_fields", {})
     found = cache.get(role.name)
     if found is None:
+        # The table is a function of the role and the host's field objects, which are shared (``field_view``,
+        # kept alive there): hosts with the same fields share one table, found by their ids.
+        key = (role.name, *map(id, view.id_fields))
+        found = _BY_FIELDS.get(key)
+        if found is not None:
+            cache[role.name] = found
+            return found
         spans: dict[int, Span] = {}
         fields: dict[tuple[int, str], FieldView] = {}
         for f in view.id_fields:  # shared field objects: ~150 fields a host, thousands of hosts
@@ -331,7 +339,8 @@ def _located_fields(view: HostView, role: Role) -> dict[tuple[int, str], FieldVi
             fields[(f.register, f.name)] = field_view((f.register, f.name, f.value, f.safety, f.signed, f.writable,
                                                        span, f.layout))
         # Shared fields are one object per content, so their ids name the table: one table per distinct one.
-        found = cache[role.name] = _TABLES.setdefault((role.name, *map(id, fields.values())), fields)
+        found = cache[role.name] = _BY_FIELDS[key] = _TABLES.setdefault((role.name, *map(id, fields.values())),
+                                                                         fields)
     return found
 
 
