@@ -191,7 +191,9 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
     if facet == "id_limits":
         return frozenset(abi.id_limits.items())
     if facet == "id_fields":  # without locations: those are put back per host
-        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, f.layout) for f in view.id_fields)
+        # The layout by identity (one object per kernel spec and field, alive as long as the views).
+        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, id(f.layout))
+                     for f in view.id_fields)
     if facet == "bits":
         return tuple(view.bits)
     value: Hashable = getattr(view, facet)

@@ -121,6 +121,9 @@ class Reg(int):
 
 _REG_SETS: dict[frozenset[int], frozenset[Reg]] = {}
 _FIELDS: dict[tuple[Any, ...], FieldView] = {}
+# HostView.id_fields by what they are made of (the kernel and the locations kept alive beside them, so the ids in
+# the key stay theirs).
+_ID_FIELDS: dict[tuple[Any, ...], tuple[Any, list[FieldView], list[Span]]] = {}
 
 
 def reg_set(ids: Iterable[int]) -> frozenset[Reg]:
@@ -332,17 +335,26 @@ class HostView:
 
     @cached_property
     def id_fields(self) -> list[FieldView]:
+        # A function of the kernel's layouts, the CPU's registers, whether ID registers are writable and each
+        # described register's value and location: thousands of hosts have a few hundred distinct lists.
+        kernel, cpu, values = self.abi.kernel, self.abi.host.cpu, self.abi.values
+        described = [reg for reg in kernel.id_registers if reg in cpu.registers]
+        key = (id(kernel), self.id_writable, tuple(described),
+               *[(values[reg].value, id(values[reg].span)) if reg in values else None for reg in described])
+        found = _ID_FIELDS.get(key)
+        if found is not None and found[0] is kernel:
+            return found[1]
         out = []
-        for reg, layout in self.abi.kernel.id_registers.items():
-            if reg not in self.abi.host.cpu.registers:
-                continue  # the CPU spec does not describe this register: nothing to compare
+        for reg in described:  # a register the CPU spec does not describe has nothing to compare
+            layout = kernel.id_registers[reg]
             value = self.abi.value(reg)
-            span = self.abi.values[reg].span
+            span = values[reg].span
             for field in layout.fields:
                 out.append(field_view(
                     (reg, field.name, field.get(value), field.safety.value, field.signed,
                      field.writable and self.id_writable, span, field)
                 ))
+        _ID_FIELDS[key] = (kernel, out, [values[reg].span for reg in described if reg in values])
         return out
 
     @cached_property
