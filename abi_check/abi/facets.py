@@ -34,6 +34,7 @@ class Role:
 
     name: str
     vmm: str
+    cpu: str  # the CPU's name, as a message prints it ({src.cpu})
 
     @property
     def span(self) -> Span:
@@ -51,8 +52,8 @@ class Role:
         return Span(self.name, 1, reg)
 
 
-SRC_ROLE = Role(SRC, "\x00src.vmm\x00")
-DST_ROLE = Role(DST, "\x00dst.vmm\x00")
+SRC_ROLE = Role(SRC, "\x00src.vmm\x00", "\x00src.cpu\x00")
+DST_ROLE = Role(DST, "\x00dst.vmm\x00", "\x00dst.cpu\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,9 @@ class Labels:
     view: HostView  # a view of the host's ABI (its VMM and values are the host's own)
 
     def text(self, value: str) -> str:
-        return value.replace(self.role.name, self.name).replace(self.role.vmm, self.view.vmm.name)
+        role = self.role
+        return (value.replace(role.name, self.name).replace(role.vmm, self.view.vmm.name)
+                .replace(role.cpu, self.view.cpu_label))
 
     def location(self, span: Span) -> Span | None:
         role = self.role
@@ -145,6 +148,7 @@ READS: dict[str, tuple[str, ...]] = {
     "targets": ("targets",),
     "target_names": ("targets",),
     "span": (),  # a stand-in, like the name (Role), put back when findings are made
+    "cpu_label": (),  # the CPU's name as a message prints it ({src.cpu}): a stand-in too
     "level": ("levels",),
     "default": ("kernel",),
     "knows_bit": ("kernel",),
@@ -191,13 +195,25 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
     if facet == "id_limits":
         return frozenset(abi.id_limits.items())
     if facet == "id_fields":  # without locations: those are put back per host
-        # The layout by identity (one object per kernel spec and field, alive as long as the views).
-        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, id(f.layout))
+        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, _content(f.layout))
                      for f in view.id_fields)
     if facet == "bits":
         return tuple(view.bits)
     value: Hashable = getattr(view, facet)
     return value
+
+
+_BY_ID: dict[int, tuple[Hashable, int]] = {}  # id of an object -> (the object, its content's number)
+_CONTENTS: dict[Hashable, int] = {}
+
+
+def _content(obj: Hashable) -> int:
+    """A number for an object's content, equal for equal objects; worked out once per object (by identity, the
+    object kept alive beside it), since hashing a spec's dataclass by content costs a walk over its fields."""
+    found = _BY_ID.get(id(obj))
+    if found is None or found[0] is not obj:
+        found = _BY_ID[id(obj)] = (obj, _CONTENTS.setdefault(obj, len(_CONTENTS)))
+    return found[1]
 
 
 class FacetTable:
@@ -254,6 +270,8 @@ class Traced:
             if attr == "id_fields":
                 return list(fields.values())
             return lambda other: fields.get((other.register, other.name))
+        if attr == "cpu_label":
+            return self._role.cpu
         if attr == "vmm":
             vmm, role = view.vmm, self._role
             vmm = replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
@@ -309,6 +327,7 @@ class RoleView(HostView):
         self.span = role.span
         vmm = view.vmm
         self.vmm = replace(vmm, name=role.vmm, span=role.vmm_span, memory=replace(vmm.memory, span=role.memory_span))
+        self.cpu_label = role.cpu
         self.__dict__["id_fields"] = list(fields.values())
         self.__dict__["_fields_by_name"] = fields
 

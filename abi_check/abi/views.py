@@ -295,6 +295,7 @@ class HostView:
             vmm.info.span,
         )
         self.cpu = cpu_view(host.cpu)
+        self.cpu_label = self.cpu.name  # what {src.cpu} prints (a role's stand-in in the matrix: RoleView)
         self.listed = reg_set(abi.listed)
         self.saved = reg_set(abi.saved)
         self.explicit = reg_set(abi.explicit)

@@ -342,8 +342,8 @@ class Compiler:
                 if host is None:
                     return walk(children[0], context, False)
                 name = str(children[1])
-                if name == "vmm" and top and context == "label":
-                    return True  # {src.vmm}: the VMM's name, a label
+                if name in ("vmm", "cpu") and top and context == "label":
+                    return True  # {src.vmm}, {src.cpu}: the VMM's or the CPU's name, a label
                 facets = READS.get(name)
                 if facets is None:
                     found[host].opaque = True
@@ -454,9 +454,13 @@ class Compiler:
             self.in_template = True
             try:
                 host = _vmm_of(tree, scope)
+                cpu_host = _host_attr_of(tree, scope, "cpu")
                 if host is not None:  # {src.vmm} prints the VMM's name: a label, read nothing
                     self._attr_type(tree, "Host", "vmm", method=False)
                     fn = _vmm_name(host)
+                elif cpu_host is not None:  # {src.cpu} prints the CPU's name: a label, read nothing
+                    self._attr_type(tree, "Host", "cpu", method=False)
+                    fn = _cpu_name(cpu_host)
                 else:
                     fn, _ = self.host_expr(tree, scope)
             finally:
@@ -822,6 +826,10 @@ def _vmm_name(host: str) -> Fn:
     return lambda env: text_of(read(env[host]))
 
 
+def _cpu_name(host: str) -> Fn:
+    return lambda env: env[host].cpu_label
+
+
 def _simplest(facets: set[str]) -> frozenset[str]:
     """The facets without those another covers (one register's value where its family is read)."""
     return frozenset(f for f in facets if not covers(facets - {f}, f))
@@ -829,8 +837,13 @@ def _simplest(facets: set[str]) -> frozenset[str]:
 
 def _vmm_of(tree: LarkNode, scope: dict[str, str]) -> str | None:
     """The host variable when an expression is ``host.vmm``."""
+    return _host_attr_of(tree, scope, "vmm")
+
+
+def _host_attr_of(tree: LarkNode, scope: dict[str, str], attr: str) -> str | None:
+    """The host variable when an expression is ``host.ATTR``."""
     tree = unwrap(tree)
-    if getattr(tree, "data", None) != "attr" or str(tree.children[1]) != "vmm":
+    if getattr(tree, "data", None) != "attr" or str(tree.children[1]) != attr:
         return None
     name = _variable(tree.children[0], scope)
     return name if name is not None and scope[name] == "Host" else None
