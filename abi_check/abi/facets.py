@@ -195,7 +195,7 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
     if facet == "id_limits":
         return frozenset(abi.id_limits.items())
     if facet == "id_fields":  # without locations: those are put back per host
-        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, _content(f.layout))
+        return tuple((f.register, f.name, f.value, f.safety, f.signed, f.writable, content_number(f.layout))
                      for f in view.id_fields)
     if facet == "bits":
         return tuple(view.bits)
@@ -204,15 +204,16 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
 
 
 _BY_ID: dict[int, tuple[Hashable, int]] = {}  # id of an object -> (the object, its content's number)
-_CONTENTS: dict[Hashable, int] = {}
+_CONTENTS: dict[tuple[type, Hashable], int] = {}
 
 
-def _content(obj: Hashable) -> int:
-    """A number for an object's content, equal for equal objects; worked out once per object (by identity, the
-    object kept alive beside it), since hashing a spec's dataclass by content costs a walk over its fields."""
+def content_number(obj: Hashable) -> int:
+    """A number for an object's type and content, equal exactly for equal objects of one type; worked out once
+    per object (by identity, the object kept alive beside it), since hashing a dataclass by content walks all
+    its fields: spec layouts, and views' fields, which are shared objects seen again and again."""
     found = _BY_ID.get(id(obj))
     if found is None or found[0] is not obj:
-        found = _BY_ID[id(obj)] = (obj, _CONTENTS.setdefault(obj, len(_CONTENTS)))
+        found = _BY_ID[id(obj)] = (obj, _CONTENTS.setdefault((type(obj), obj), len(_CONTENTS)))
     return found[1]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from abi_check.abi.facets import FacetTable, RoleView
+from abi_check.abi.facets import FacetTable, RoleView, content_number
 from abi_check.rules.builtins import MAX_STEPS, Budget, attr_reader, ordered, text_of
 from abi_check.rules.elements import ElementRule, SidePlan
 from abi_check.rules.runtime import BUDGET, Env
@@ -133,7 +133,7 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
             except Exception as exc:
                 raise _Unsupported from exc
         per_side[host] = found
-    index: dict[tuple[type, Any], int] = {}
+    index: dict[Any, int] = {}  # an element's content (its number; (type, value) for an int or str) -> index
     elements: list[Any] = []
     if many:
         # Sets of one element type, an int or str type (as ``memoized`` requires): membership is by value. Every
@@ -160,23 +160,22 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
         for collections in per_side[plan.owner or "src"]:
             values = list(ordered(collections[0][1]))
             try:
-                keys = [(type(v), v) for v in values]
-                if len(set(keys)) != len(keys) or len({text_of(v) for v in values}) != len(values):
-                    raise _Unsupported
+                numbers = list(map(content_number, values))
             except TypeError as exc:  # unhashable elements
                 raise _Unsupported from exc
-            for key, value in zip(keys, values, strict=True):
-                if index.setdefault(key, len(elements)) == len(elements):
+            if len(set(numbers)) != len(numbers) or len({text_of(v) for v in values}) != len(values):
+                raise _Unsupported
+            for number, value in zip(numbers, values, strict=True):
+                if index.setdefault(number, len(elements)) == len(elements):
                     elements.append(value)
-    keys_list = [(type(e), e) for e in elements]
     masks = []
     for host in ("src", "dst"):
         mask = np.ones((len(per_side[host]), len(elements)), dtype=bool)
         for v, collections in enumerate(per_side[host]):
             if not many:
                 if collections:  # the owner: its own elements
-                    own = {(type(x), x) for x in collections[0][1]}
-                    mask[v] = np.fromiter(map(own.__contains__, keys_list), dtype=bool, count=len(elements))
+                    own = set(map(content_number, collections[0][1]))
+                    mask[v] = np.fromiter(map(own.__contains__, index), dtype=bool, count=len(elements))
                 continue
             for keep, coll in collections:
                 inside = np.fromiter(map(coll.__contains__, elements), dtype=bool, count=len(elements))
