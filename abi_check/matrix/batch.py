@@ -213,8 +213,19 @@ class _Codes:
                     raise _Unsupported from exc
             return at, list(distinct)
 
+        seen: set[tuple[Any, ...]] = set()  # reads already made: the same read twice adds nothing
+
+        def first_time(*what: Any) -> bool:
+            key = tuple(what)
+            if key in seen:
+                return False
+            seen.add(key)
+            return True
+
         for item, read in side.members:
             at, items = per_element(item)
+            if not first_time("in", read, tuple(items), at.tobytes()):
+                continue
             inside = np.zeros((len(views), max(len(items), 1)), dtype=np.int64)
             for v, view in enumerate(views):
                 try:
@@ -227,6 +238,8 @@ class _Codes:
         read_value = attr_reader("value")
         for arg in side.values:
             at, args = per_element(arg)
+            if not first_time("value", tuple(args), at.tobytes()):
+                continue
             values: dict[Any, int] = {}
             found = np.zeros((len(views), max(len(args), 1)), dtype=np.int64)
             for v, view in enumerate(views):

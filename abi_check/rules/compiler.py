@@ -436,15 +436,15 @@ class Compiler:
         raw = str(token)
         body = unquote(raw)
         quote = 3 if raw.startswith('"""') else 1
-        parts: list[Fn] = []
+        parts: list[Fn | str] = []  # text, and what each {...} prints
         pos = 0
         for match in re.finditer(r"\{\{|\}\}|\{([^{}]*)\}", body):
             literal = body[pos : match.start()]
-            parts.append(_const(literal))
+            parts.append(literal)
             pos = match.end()
             if match.group(0) in ("{{", "}}"):
                 brace = match.group(0)[0]
-                parts.append(_const(brace))
+                parts.append(brace)
                 continue
             before = body[: match.start(1)]
             line = token.line + before.count("\n") - 1 if token.line else 0
@@ -467,9 +467,8 @@ class Compiler:
                 self.offset = (0, 0)
                 self.in_template = False
             parts.append(_formatted(fn))
-        tail = body[pos:]
-        parts.append(_const(tail))
-        return lambda env: "".join([p(env) for p in parts])
+        parts.append(body[pos:])
+        return _joined(parts)
 
     # -- expressions ----------------------------------------------------------------------------
 
@@ -782,8 +781,15 @@ def _template_trees(token: LarkNode, path: str) -> list[LarkNode]:
             if m.group(1) is not None]
 
 
-def _const(text: str) -> Fn:
-    return lambda env: text
+def _joined(parts: list[Fn | str]) -> Fn:
+    """A template: its text with what each of its functions prints in place, calling only those."""
+    fns = [p for p in parts if not isinstance(p, str)]
+    text = "".join(p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else "{}" for p in parts)
+    if not fns:
+        constant = text.format()
+        return lambda env: constant
+    fill = text.format
+    return lambda env: fill(*[fn(env) for fn in fns])
 
 
 def _formatted(fn: Fn) -> Fn:
