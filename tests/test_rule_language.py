@@ -129,3 +129,12 @@ def test_a_host_is_used_only_through_its_attributes_and_named_only_in_messages()
     # Allowed: attributes, host functions taking the other host, printing, locating.
     compile_text('for r in src.saved where len(src.field_diff(r, dst)) > 0\nreport "{src} {src.name} {dst}"\nat src\n')
     compile_text('when src.vmm.product != dst.vmm.product\nreport "{src.vmm.name} {dst.vmm} {src.vmm.name + \'!\'}"\n')
+
+
+def test_a_template_prints_doubled_braces_as_braces_and_each_part_in_place(view) -> None:  # type: ignore[no-untyped-def]
+    rule = compile_text('when src.vcpus == dst.vcpus\nreport "{{x}} {src.vcpus} }}{{ {dst.cpu}{{"\n'
+                        'fix "plain {{text}}"\n')
+    host = view("n1-linux-6.6-qemu-10.2")
+    (hit,) = rule.run(host, host)
+    assert hit.message == f"{{x}} {host.vcpus} }}{{ {host.cpu.name}{{"
+    assert hit.fix == "plain {text}"
