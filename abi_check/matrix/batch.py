@@ -27,7 +27,7 @@ import numpy.typing as npt
 from abi_check.abi.facets import FacetTable, RoleView, content_number
 from abi_check.rules.builtins import MAX_STEPS, Budget, attr_reader, ordered, text_of
 from abi_check.rules.elements import ElementRule, SidePlan
-from abi_check.rules.runtime import BUDGET, Env
+from abi_check.rules.runtime import BUDGET, Env, Fn
 
 Counts = npt.NDArray[np.int32]
 Flags = npt.NDArray[np.bool_]
@@ -64,7 +64,7 @@ def _counts(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView
     # A guard that raises: the rule crashes there whatever the element (alive rows have guards that hold or
     # raise; see tables._guarded).
     row_ok = _guard_holds(rule.src_guard, "src", rows, cols[0])
-    col_ok = _guard_holds(rule.dst_guard, "dst", cols, rows[0], src_ok=row_ok)
+    col_ok = _guard_holds(rule.dst_guard, "dst", cols, rows[0])
     plain[~row_ok, :] = True
     plain[:, ~col_ok] = True
     if not elements:
@@ -99,8 +99,7 @@ def _counts(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView
     return counts, plain
 
 
-def _guard_holds(guard: Any, host: str, views: Sequence[RoleView], other: RoleView,
-                 src_ok: Flags | None = None) -> Flags:
+def _guard_holds(guard: Fn | None, host: str, views: Sequence[RoleView], other: RoleView) -> Flags:
     """Per view: does its one-sided guard evaluate (to true) without raising? Rows reaching here hold or raise."""
     ok = np.ones(len(views), dtype=bool)
     if guard is None:
