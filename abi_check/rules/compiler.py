@@ -38,15 +38,14 @@ REGISTER_METHODS: dict[str, tuple[str, ...]] = {"kept": ("kernel", "cpu"), "enab
                                                 "services": ("kernel",)}
 
 
-@dataclass(slots=True)
 class _SideReads:
-    facets: set[str]
-    opaque: bool
-    members: list[tuple[LarkNode, str]]
-    values: list[LarkNode]
+    __slots__ = ("facets", "members", "opaque", "values")
 
     def __init__(self) -> None:
-        self.facets, self.opaque, self.members, self.values = set(), False, [], []
+        self.facets: set[str] = set()
+        self.opaque = False
+        self.members: list[tuple[LarkNode, str]] = []
+        self.values: list[LarkNode] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +85,14 @@ class CompiledRule:
     elements: ElementRule | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class Guards:
-    """A rule's one-sided conditions, each on one host alone; None where the rule has none for that side."""
+    """A rule's one-sided conditions, each on one host alone; None where the rule has none for that side. (A
+    plain class: ``pair`` imports it, and creating a dataclass costs start-up time.)"""
 
-    src: Callable[[HostView], bool] | None
-    dst: Callable[[HostView], bool] | None
+    __slots__ = ("dst", "src")
+
+    def __init__(self, src: Callable[[HostView], bool] | None, dst: Callable[[HostView], bool] | None) -> None:
+        self.src, self.dst = src, dst
 
 
 def element_type(kind: str) -> str:

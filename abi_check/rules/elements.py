@@ -4,7 +4,6 @@ loop body reads about it (the plan the compiler makes: ``Compiler`` builds an ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from abi_check.abi.facets import FacetTable
@@ -16,31 +15,38 @@ from abi_check.rules.runtime import BUDGET, Env, Fn, Hit
 MEMO_LIMIT = 400_000  # remembered element results per rule, dropped all at once beyond this
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses: ``pair`` imports them (through the compiler), and creating a dataclass costs
+# start-up time; the matrix alone uses them.
 class SidePlan:
     """What one element's evaluation reads of one host: whole facets, memberships and register values."""
 
-    host: str
-    facets: tuple[str, ...]
-    members: list[tuple[Fn, Callable[[Any], Any]]]  # (the element's item, the host's collection)
-    values: list[Fn]  # registers whose value on the host is read
+    __slots__ = ("facets", "host", "members", "values")
+
+    def __init__(self, host: str, facets: tuple[str, ...], members: list[tuple[Fn, Callable[[Any], Any]]],
+                 values: list[Fn]) -> None:
+        self.host = host
+        self.facets = facets
+        self.members = members  # (the element's item, the host's collection)
+        self.values = values  # registers whose value on the host is read
 
 
-@dataclass(frozen=True, slots=True)
 class ElementPlan:
-    loop_var: str
-    coll: Fn
-    src: SidePlan
-    dst: SidePlan
-    owner: str | None  # the host the collection's first operand reads (``Compiler._split``), if it splits
-    operands: list[tuple[bool, Fn, str]]  # (kept if in it, the operand, the host it reads)
+    """What a one-loop rule's body reads of each host (``SidePlan``), and how its collection splits."""
+
+    __slots__ = ("coll", "dst", "loop_var", "operands", "owner", "src")
+
+    def __init__(self, loop_var: str, coll: Fn, src: SidePlan, dst: SidePlan, owner: str | None,
+                 operands: list[tuple[bool, Fn, str]]) -> None:
+        self.loop_var, self.coll, self.src, self.dst = loop_var, coll, src, dst
+        self.owner = owner  # the host the collection's first operand reads (``Compiler._split``), if it splits
+        self.operands = operands  # (kept if in it, the operand, the host it reads)
 
 
 class ElementRule:
     """A one-loop rule's parts as the matrix evaluates it element by element (``memoized`` here, and
     ``matrix/batch.py`` over whole blocks of hosts): what the body reads, the one-sided guards, the lets, the
     condition that does not depend on the element (evaluated with the first), and the body: one element's hit.
-    (A plain class: ``pair`` imports it, and a dataclass costs start-up time to create.)"""
+    """
 
     __slots__ = ("before", "body", "dst_guard", "lets", "plan", "span", "src_guard")
 
