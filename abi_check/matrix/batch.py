@@ -132,25 +132,22 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
             except Exception as exc:
                 raise _Unsupported from exc
         per_side[host] = found
-    index: dict[Any, int] = {}  # an element's content (its number; (type, value) for an int or str) -> index
+    index: dict[int, int] = {}  # one operand: an element's content number -> its index
     elements: list[Any] = []
     if many:
         # Sets of one element type, an int or str type (as ``memoized`` requires): membership is by value. Every
         # element must print differently, so a pair's hits have distinct subjects and its count is the number of
         # elements that fire.
-        kinds: set[type] = set()
-        for found in per_side.values():
-            for collections in found:
-                for keep, coll in collections:
-                    if not isinstance(coll, set | frozenset):
-                        raise _Unsupported
-                    kinds.update(map(type, coll))
-                    if keep:
-                        for value in coll:
-                            if index.setdefault((type(value), value), len(elements)) == len(elements):
-                                elements.append(value)
+        # Hosts share their register sets (``views.reg_set``): each distinct set is looked at once.
+        distinct = {id(coll): coll for found in per_side.values() for collections in found for _, coll in collections}
+        if not all(isinstance(coll, set | frozenset) for coll in distinct.values()):
+            raise _Unsupported
+        kinds = {type(v) for v in set().union(*distinct.values())}
         if len(kinds) > 1 or (kinds and not issubclass(next(iter(kinds)), int | str)):
             raise _Unsupported
+        kept_sets = {id(coll): coll for found in per_side.values() for collections in found
+                     for keep, coll in collections if keep}
+        elements = sorted(set().union(*kept_sets.values()))
         if len({text_of(e) for e in elements}) != len(elements):
             raise _Unsupported
     else:
@@ -167,6 +164,15 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
             for number, value in zip(numbers, values, strict=True):
                 if index.setdefault(number, len(elements)) == len(elements):
                     elements.append(value)
+    inside_of: dict[int, Flags] = {}  # id of a collection -> which elements are in it
+
+    def inside(coll: Any) -> Flags:
+        found = inside_of.get(id(coll))
+        if found is None:
+            found = inside_of[id(coll)] = np.fromiter(map(coll.__contains__, elements), dtype=bool,
+                                                      count=len(elements))
+        return found
+
     masks = []
     for host in ("src", "dst"):
         mask = np.ones((len(per_side[host]), len(elements)), dtype=bool)
@@ -177,8 +183,7 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
                     mask[v] = np.fromiter(map(own.__contains__, index), dtype=bool, count=len(elements))
                 continue
             for keep, coll in collections:
-                inside = np.fromiter(map(coll.__contains__, elements), dtype=bool, count=len(elements))
-                mask[v] &= inside if keep else ~inside
+                mask[v] &= inside(coll) if keep else ~inside(coll)
         masks.append(mask)
     return elements, (masks[0], masks[1])
 
