@@ -15,6 +15,7 @@ import datetime
 import os
 import pickle
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ class NodeCache:
         """Whether ``node`` was read back from an entry, and so passed the shape check when it was stored."""
         return self._passed.get(id(node)) is node
 
+    def checked(self, node: Node, accepted: bool) -> None:
+        """The loader's shape check of a node it parsed (put has stored it already if it passes)."""
+
     def _file(self, path: str, text: str) -> Path | None:
         return self.directory / f"{digest(self.code, path, text)}.pickle" if self.directory is not None else None
 
@@ -113,3 +117,83 @@ class NodeCache:
         except (OSError, RecursionError):
             if tmp is not None:  # a read-only or full disk must not break the tool, nor leave a temporary
                 Path(tmp).unlink(missing_ok=True)
+
+
+class NodePack(NodeCache):
+    """The nodes of every file one load of many hosts reads (a fleet's thousands of small host files and the specs
+    they name), in one cache file: reading an entry file per host would cost about what parsing it does.
+
+    Entries are keyed as NodeCache's are (the code, the path the spans show, the file's text), and the pack's
+    file name by the inputs the load was given. A parsed file's nodes join the pack only once the loader has
+    shape-checked them (``checked``); ``save`` writes, when the run added an entry, the entries this run used,
+    so a pack holds no more than one load reads. Whatever is in the file, an entry that does not decode to spec
+    values is a miss."""
+
+    def __init__(self, inputs: Iterable[str]) -> None:
+        super().__init__()
+        self.file = self.directory / f"pack-{digest(self.code, *inputs)}.pickle" if self.directory is not None else None
+        self._entries: dict[str, Any] | None = None
+        self._used: dict[str, Any] = {}
+        self._pending: dict[int, tuple[str, Node]] = {}
+        self._grew = False
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._entries = {}
+            if self.file is not None:
+                try:
+                    data = loads(self.file.read_bytes(), _PLAIN)
+                except UNREADABLE:
+                    data = None
+                if isinstance(data, dict):
+                    self._entries = data
+        return self._entries
+
+    def get(self, path: str, text: str) -> Node | None:
+        if self.file is None:
+            return None
+        key = digest(self.code, path, text)
+        item = self._load().get(key)
+        if item is None:
+            return None
+        try:
+            node = _decode(item, path)
+        except UNREADABLE:
+            return None
+        self._used[key] = item
+        self._passed[id(node)] = node
+        return node
+
+    def put(self, path: str, text: str, node: Node) -> None:
+        if self.file is not None:  # kept only if the loader's shape check passes it
+            self._pending[id(node)] = (digest(self.code, path, text), node)
+
+    def checked(self, node: Node, accepted: bool) -> None:
+        """The loader's shape check of a node it parsed: accepted nodes join the pack."""
+        found = self._pending.pop(id(node), None)
+        if found is not None and found[1] is node and accepted:
+            try:
+                self._used[found[0]] = _encode(node)
+            except RecursionError:
+                return
+            self._grew = True
+
+    def save(self) -> None:
+        if self.file is None or not self._grew:
+            return
+        import tempfile
+
+        tmp = None
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(self._used, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.file)
+            tmp = None
+        except (OSError, RecursionError):
+            pass  # a read-only or full disk must not break the tool
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+        self._grew = False
