@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from abi_check.spec.nodecache import NodeCache
     from abi_check.spec.observed import Observed
 
+_UNSEEN = object()
 # Keys every file states for itself; they never come from the spec it extends.
 OWN_KEYS = ("abi-check", "kind", "name", "extends", "source", "description")
 
@@ -104,19 +105,23 @@ class SpecLoader:
 
     def load(self, path: Path, expect: Kind | None = None, span: Span | None = None) -> Spec:
         """The built spec at ``path``; raises InputErrors with every problem found."""
-        resolved = self._admitted(path)
+        resolved = self._admits.get(path, _UNSEEN)
+        if resolved is _UNSEEN:
+            resolved = self._admitted(path)
         if resolved is None:
             # A link out of the roots (to /proc/self/environ, say) is never read: its bytes could end up quoted.
             raise InputErrors([SpecError(span or Span(display_path(path), 1, 1),
                                          f"{display_path(path)} is a link that leaves the spec roots",
                                          "specs are read from inside the spec roots only; copy the spec in")])
-        if resolved not in self._specs:
+        assert isinstance(resolved, Path)
+        result = self._specs.get(resolved)
+        if result is None:
             self._specs[resolved] = InputErrors([])  # guards against host -> vmm -> ... cycles
             try:
-                self._specs[resolved] = self._build(resolved)
+                result = self._build(resolved)
             except InputErrors as exc:
-                self._specs[resolved] = exc
-        result = self._specs[resolved]
+                result = exc
+            self._specs[resolved] = result
         if isinstance(result, InputErrors):
             if not result.errors:
                 raise InputErrors([SpecError(span, f"{display_path(resolved)} refers back to itself")])
@@ -139,8 +144,6 @@ class SpecLoader:
         """The file ``path`` names, every link followed, when that lies inside the spec roots; else None (a link
         loop too). Resolved and checked once per path: thousands of hosts name the same few kernels, VMMs and
         CPUs, and sit in a few directories."""
-        if path in self._admits:
-            return self._admits[path]
         found = self._canonical.get(path)
         if found is None:
             try:
@@ -156,7 +159,7 @@ class SpecLoader:
         its resolved directory, anything else (a link, '..', a file that is not there) is resolved in full."""
         name = path.name
         directory = self._directory(path)
-        if name in ("", ".", "..") or directory == path:
+        if name in ("", ".", ".."):  # "" is the root or the working directory
             return path.resolve()
         try:
             plain = not stat.S_ISLNK(os.lstat(path).st_mode)
@@ -174,7 +177,7 @@ class SpecLoader:
         found = self._shown.get(path)
         if found is None:
             directory = self._directory(path)
-            if directory == path:
+            if path.name in ("", ".", ".."):
                 found = display_path(path)
             else:
                 shown_dir = self._shown_dirs.get(directory)

@@ -54,14 +54,17 @@ def _encode(node: Node) -> tuple[Any, int, int, dict[str, tuple[int, int]] | Non
     return value, node.span.line, node.span.col, None
 
 
+_VALUES = (str, int, float, datetime.date)  # with None: what a scalar can be (bool is an int)
+
+
 def _decode(item: tuple[Any, int, int, dict[str, tuple[int, int]] | None], path: str) -> Node:
     value, line, col, keys = item
     if keys is not None:
         return Node({k: _decode(v, path) for k, v in value.items()}, Span(path, line, col),
-                    {k: Span(path, *at) for k, at in keys.items()})
-    if isinstance(value, list):
+                    {k: Span(path, at[0], at[1]) for k, at in keys.items()})
+    if value.__class__ is list:
         return Node([_decode(v, path) for v in value], Span(path, line, col))
-    if not (value is None or isinstance(value, str | int | float | bool | datetime.date)):
+    if not (value is None or isinstance(value, _VALUES)):
         raise TypeError(f"not a spec value: {type(value).__name__}")
     return Node(value, Span(path, line, col))
 
