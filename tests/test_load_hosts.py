@@ -269,3 +269,26 @@ def test_no_pack_without_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     load_hosts([fleet(root, 2)], [root])
     assert not cache_dir.exists()
     assert NodePack(["x"]).file is None
+
+
+def test_scalar_tags_are_the_ones_pyyaml_gives(tmp_path: Path) -> None:
+    import yaml
+
+    from abi_check.resources import catalogue_dir
+
+    def tags(node: yaml.Node) -> list[tuple[int, int, str]]:
+        found = [(node.start_mark.line, node.start_mark.column, node.tag)]
+        children = node.value if isinstance(node, yaml.SequenceNode) else [
+            n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else []
+        for child in children:
+            found += tags(child)
+        return found
+
+    tricky = ("a: 1\nb: '1'\nc: \"1\"\nd: 0x10\ne: yes\nf: ~\ng: ''\nh: null\ni: 2026-01-01\nj: 1e3\nk: .inf\n"
+              "l: on\nm: 1_000\nn: -0o7\no: [1, '1', x, 1.5]\n1: one\n")
+    texts = [tricky, tricky.replace("'1'", "1"), *(p.read_text() for p in iter_spec_files(catalogue_dir()))]
+    yamlnodes._import_yaml()
+    for text in texts * 2:  # the second time, from the loader's memory of scalar texts
+        [ours] = yamlnodes._compose(text)
+        reference = yaml.compose(text, Loader=yaml.SafeLoader)
+        assert tags(ours) == tags(reference)

@@ -128,11 +128,13 @@ class SpecRoots:
             return False
         return self.holds(resolved)
 
-    def holds(self, resolved: Path) -> bool:
+    def holds(self, resolved: Path, directory: Path | None = None) -> bool:
         """Whether a path already resolved (every link followed) lies inside a root. A path is inside a root when
-        it is the root or its directory is inside it; the answer for a directory is kept, since thousands of
-        hosts sit in one directory and name specs in a few others."""
-        directory = resolved.parent
+        it is the root or its directory (``directory``, when the caller has it: ``resolved.parent``) is inside it;
+        the answer for a directory is kept, since thousands of hosts sit in one directory and name specs in a
+        few others."""
+        if directory is None:
+            directory = resolved.parent
         inside = self._inside.get(directory)
         if inside is None:
             inside = self._inside[directory] = any(directory.is_relative_to(root) for root in self.roots)

@@ -145,32 +145,34 @@ class SpecLoader:
         loop too). Resolved and checked once per path: thousands of hosts name the same few kernels, VMMs and
         CPUs, and sit in a few directories."""
         found = self._canonical.get(path)
+        directory = None
         if found is None:
             try:
-                found = self._resolve_file(path)
+                found, directory = self._resolve_file(path)
             except (OSError, RuntimeError):  # a link loop
                 return None
             self._canonical[path] = found
-        admitted = self._admits[path] = found if self.roots.holds(found) else None
+        admitted = self._admits[path] = found if self.roots.holds(found, directory) else None
         return admitted
 
-    def _resolve_file(self, path: Path) -> Path:
-        """``path.resolve()``, with the directory's part resolved once: a name that is not a link adds itself to
-        its resolved directory, anything else (a link, '..', a file that is not there) is resolved in full."""
+    def _resolve_file(self, path: Path) -> tuple[Path, Path | None]:
+        """``path.resolve()`` and, when known, its directory: the directory's part is resolved once, and a name
+        that is not a link adds itself to it; anything else (a link, '..', a file that is not there) is resolved
+        in full."""
         name = path.name
         directory = self._directory(path)
         if name in ("", ".", ".."):  # "" is the root or the working directory
-            return path.resolve()
+            return path.resolve(), None
         try:
             plain = not stat.S_ISLNK(os.lstat(path).st_mode)
         except (OSError, ValueError):
             plain = False
         if not plain:
-            return path.resolve()
+            return path.resolve(), None
         resolved_dir = self._dirs.get(directory)
         if resolved_dir is None:
             resolved_dir = self._dirs[directory] = directory.resolve()
-        return resolved_dir / name
+        return resolved_dir / name, resolved_dir
 
     def _display(self, path: Path) -> str:
         """display_path(path) for a resolved path, from its directory's, which is worked out once."""

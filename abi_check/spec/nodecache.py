@@ -54,19 +54,25 @@ def _encode(node: Node) -> tuple[Any, int, int, dict[str, tuple[int, int]] | Non
     return value, node.span.line, node.span.col, None
 
 
-_VALUES = (str, int, float, datetime.date)  # with None: what a scalar can be (bool is an int)
-
-
 def _decode(item: tuple[Any, int, int, dict[str, tuple[int, int]] | None], path: str) -> Node:
     value, line, col, keys = item
     if keys is not None:
-        return Node({k: _decode(v, path) for k, v in value.items()}, Span(path, line, col),
-                    {k: Span(path, at[0], at[1]) for k, at in keys.items()})
+        values: dict[str, Node] = {}
+        for k, v in value.items():
+            if v[3] is None and v[0].__class__ in _SCALARS:  # the common case, inline: a plain scalar
+                values[k] = Node(v[0], Span(path, v[1], v[2]))
+            else:
+                values[k] = _decode(v, path)
+        return Node(values, Span(path, line, col), {k: Span(path, at[0], at[1]) for k, at in keys.items()})
     if value.__class__ is list:
         return Node([_decode(v, path) for v in value], Span(path, line, col))
     if not (value is None or isinstance(value, _VALUES)):
         raise TypeError(f"not a spec value: {type(value).__name__}")
     return Node(value, Span(path, line, col))
+
+
+_VALUES = (str, int, float, datetime.date)  # with None: what a scalar can be (bool is an int)
+_SCALARS = frozenset({str, int, bool, float, type(None)})
 
 
 class NodeCache:

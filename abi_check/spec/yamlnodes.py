@@ -32,8 +32,37 @@ def _import_yaml() -> None:
     global yaml, _LOADER
     import yaml
 
+    if _LOADER is not None:
+        return
     # libyaml's composer gives the same nodes and marks, several times faster; pure Python when absent.
-    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", None)
+    if base is None or base.yaml_path_resolvers:
+        _LOADER = yaml.SafeLoader
+        return
+    resolve = base.resolve
+    known: dict[tuple[str, tuple[bool, bool]], str] = {}
+    scalar_node = yaml.ScalarNode
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        """CSafeLoader, with the implicit tag of each plain scalar text worked out once: thousands of host files
+        repeat the same keys and names. Without path resolvers (SafeLoader has none) a scalar's tag depends on
+        its text and style only, so the answer is the one PyYAML gives."""
+
+        def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+            if kind is not scalar_node:
+                return str(resolve(self, kind, value, implicit))
+            key = (value, implicit)
+            tag = known.get(key)
+            if tag is None:
+                tag = str(resolve(self, kind, value, implicit))
+                if len(known) < _RESOLVED and len(value) <= 64:
+                    known[key] = tag
+            return tag
+
+    _LOADER = Loader
+
+
+_RESOLVED = 8192  # scalar texts whose tags are kept (a few hundred kilobytes at most)
 
 
 Scalar = str | int | float | bool | None | datetime.date
