@@ -292,3 +292,20 @@ def test_scalar_tags_are_the_ones_pyyaml_gives(tmp_path: Path) -> None:
         [ours] = yamlnodes._compose(text)
         reference = yaml.compose(text, Loader=yaml.SafeLoader)
         assert tags(ours) == tags(reference)
+
+
+def test_only_the_packs_used_last_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> None:
+    from abi_check.spec import nodecache
+
+    monkeypatch.setattr(nodecache, "PACKS", 3)
+    monkeypatch.chdir(tmp_path)
+    roots = []
+    for i in range(5):
+        root = tmp_path / f"fleet{i}"
+        load_hosts([fleet(root, 1)], [root])
+        roots.append(root)
+        packs = sorted((cache_dir / FORMAT).glob("pack-*.pickle"), key=lambda p: p.stat().st_mtime)
+        assert len(packs) == min(i + 1, 3)
+        os.utime(packs[-1], (i * 10.0 + 1000, i * 10.0 + 1000))  # a clock that always moves on
+    newest = {p.name for p in (cache_dir / FORMAT).glob("pack-*.pickle")}
+    assert newest == {NodePack([str(r / "hosts"), str(r)]).file.name for r in roots[2:]}  # type: ignore[union-attr]

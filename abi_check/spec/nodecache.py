@@ -11,6 +11,7 @@ byte, and the loader need not check its shape again (passed). The file is read (
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import pickle
@@ -24,6 +25,7 @@ from abi_check.errors import Span
 from abi_check.spec.yamlnodes import Node
 
 FORMAT = "spec-nodes-v1"
+PACKS = 16  # packs kept in the cache directory, the most recently used
 _PLAIN = frozenset({("datetime", "date")})  # the only class a spec value can be besides the built-in ones
 
 
@@ -156,6 +158,8 @@ class NodePack(NodeCache):
                     data = None
                 if isinstance(data, dict):
                     self._entries = data
+                    with contextlib.suppress(OSError):
+                        os.utime(self.file)  # used: the last pack the bound on their number removes
         return self._entries
 
     def get(self, path: str, text: str) -> Node | None:
@@ -200,9 +204,24 @@ class NodePack(NodeCache):
                 pickle.dump(self._used, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.file)
             tmp = None
+            self._prune()
         except (OSError, RecursionError):
             pass  # a read-only or full disk must not break the tool
         finally:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
         self._grew = False
+
+    def _prune(self) -> None:
+        """Each set of inputs has a pack (fleets in temporary directories too): only the PACKS used last stay."""
+        assert self.file is not None
+        packs = []
+        for other in self.file.parent.glob("pack-*.pickle"):
+            try:
+                packs.append((other.stat().st_mtime, other))
+            except OSError:
+                continue
+        packs.sort(reverse=True)
+        for _, other in packs[PACKS:]:
+            if other != self.file:
+                other.unlink(missing_ok=True)
