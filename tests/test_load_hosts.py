@@ -309,3 +309,8 @@ def test_only_the_packs_used_last_are_kept(tmp_path: Path, monkeypatch: pytest.M
         os.utime(packs[-1], (i * 10.0 + 1000, i * 10.0 + 1000))  # a clock that always moves on
     newest = {p.name for p in (cache_dir / FORMAT).glob("pack-*.pickle")}
     assert newest == {NodePack([str(r / "hosts"), str(r)]).file.name for r in roots[2:]}  # type: ignore[union-attr]
+
+
+def test_iter_spec_files_of_a_file_or_a_missing_directory_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("a: 1\n")
+    assert list(iter_spec_files(tmp_path / "f.yaml")) == [] == list(iter_spec_files(tmp_path / "missing"))

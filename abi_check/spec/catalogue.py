@@ -51,7 +51,8 @@ def _candidates(directory: Path) -> list[tuple[str, ...]]:
     """The parts below ``directory`` of every entry with a spec suffix and no hidden part, whatever its type, in
     the order of Path comparison (part by part)."""
     found: list[tuple[str, ...]] = []
-    _walk(str(directory), (), found)
+    if os.path.isdir(directory):  # rglob lists nothing below a file or a missing path
+        _walk(str(directory), (), found)
     found.sort()
     return found
 
