@@ -171,7 +171,10 @@ class SpecLoader:
             return path.resolve(), None
         resolved_dir = self._dirs.get(directory)
         if resolved_dir is None:
-            resolved_dir = self._dirs[directory] = directory.resolve()
+            resolved = directory.resolve()
+            resolved_dir = self._dirs[directory] = directory if resolved == directory else resolved
+        if resolved_dir is directory:
+            return path, directory  # a directory given resolved (an absolute path without links): the path is
         return resolved_dir / name, resolved_dir
 
     def _display(self, path: Path) -> str:
