@@ -42,18 +42,20 @@ if TYPE_CHECKING:
 
     Observer = Callable[[Node], Observed]
 T = TypeVar("T")
+CheckedHosts = dict[tuple[int, int, int], tuple[Kernel, Vmm, Cpu]]
 
 
 class Builder:
     """Collects every semantic error of one spec instead of stopping at the first."""
 
     def __init__(self, node: Node, info: SpecInfo, resolve: Resolver, observe: Observer | None = None,
-                 names: Callable[[], Iterable[str]] = tuple) -> None:
+                 names: Callable[[], Iterable[str]] = tuple, checked: CheckedHosts | None = None) -> None:
         self.node = node
         self.info = info
         self.resolve_ref = resolve
         self.observe = observe  # reads a host's observed dump (the loader resolves its path inside the roots)
         self.names = names  # every spec name the roots hold: where an observed host finds its donor kernel
+        self.checked = checked  # kernel, VMM and CPU objects that check_host found no fault in, kept by the loader
         self.errors: list[SpecError] = []
 
     def error(self, span: Span, message: str, hint: str | None = None) -> None:
@@ -443,7 +445,14 @@ def build_host(b: Builder) -> Host | None:
     if not (isinstance(kernel, Kernel) and isinstance(vmm, Vmm) and isinstance(cpu, Cpu)):
         return None
     host = Host(b.info, kernel, vmm, cpu, int(b.scalar(b.node, "vcpus", 4)))
-    check_host(b, host)
+    # check_host judges the kernel, VMM and CPU alone (the host's name and span only place its messages), so a
+    # combination found faultless once is faultless for every host that names the same three specs.
+    key = (id(kernel), id(vmm), id(cpu))
+    if b.checked is None or key not in b.checked:
+        before = len(b.errors)
+        check_host(b, host)
+        if b.checked is not None and len(b.errors) == before:
+            b.checked[key] = (kernel, vmm, cpu)  # held, so that the ids stay theirs
     return host
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from abi_check.errors import InputError, Span, SpecError
 from abi_check.resources import catalogue_dir
-from abi_check.spec.files import listed
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 # A directory holding one of these is a spec tree: the names its hosts use resolve there first.
@@ -36,11 +38,59 @@ def spec_tree(path: Path) -> Path | None:
 
 
 def iter_spec_files(directory: Path) -> Iterator[Path]:
-    """Every spec file below a directory, in a stable order, skipping hidden directories."""
-    for path in sorted(directory.rglob("*")):
-        hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
-        if path.suffix in SPEC_SUFFIXES and not hidden and listed(path):
-            yield path
+    """Every spec file below a directory, in a stable order, skipping hidden directories.
+
+    The files ``sorted(directory.rglob("*"))`` lists that have a spec suffix, no hidden part below ``directory``
+    and are regular files (or cannot be told, see files.listed), in the same order; walked with os.scandir and
+    compared as strings, since a fleet directory holds thousands of hosts."""
+    base = str(directory)
+    return iter([directory.joinpath(*parts) for parts in _candidates(directory) if _listed(os.path.join(base, *parts))])
+
+
+def _candidates(directory: Path) -> list[tuple[str, ...]]:
+    """The parts below ``directory`` of every entry with a spec suffix and no hidden part, whatever its type, in
+    the order of Path comparison (part by part)."""
+    found: list[tuple[str, ...]] = []
+    if os.path.isdir(directory):  # rglob lists nothing below a file or a missing path
+        _walk(str(directory), (), found)
+    found.sort()
+    return found
+
+
+def _walk(directory: str, below: tuple[str, ...], found: list[tuple[str, ...]]) -> None:
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except PermissionError:  # rglob skips what it may not list
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue  # hidden, and so is everything below it
+        parts = (*below, name)
+        if name.endswith(SPEC_SUFFIXES):
+            found.append(parts)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)  # rglob does not follow links to directories
+        except OSError as exc:
+            if exc.errno not in _IGNORED:
+                raise
+            is_dir = False
+        if is_dir:
+            _walk(entry.path, parts, found)
+
+
+_IGNORED = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what Path.is_file takes for "not a file"
+
+
+def _listed(path: str) -> bool:
+    """files.listed on a string: a regular file (links followed), or one whose type cannot be told."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        return exc.errno not in _IGNORED
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -48,7 +98,8 @@ class SpecRoots:
     """Ordered directories in which specs are looked up by name; earlier roots win."""
 
     roots: list[Path]
-    _index: dict[Path, dict[str, list[Path]]] = field(default_factory=dict)
+    _index: dict[Path, dict[str, list[tuple[str, ...]]]] = field(default_factory=dict)
+    _inside: dict[Path, bool] = field(default_factory=dict)
 
     @classmethod
     def for_inputs(cls, inputs: Iterable[Path], extra: Iterable[Path] = (), catalogue: bool = True) -> SpecRoots:
@@ -76,20 +127,41 @@ class SpecRoots:
             resolved = path.resolve()
         except (OSError, RuntimeError):  # a link loop
             return False
-        return any(resolved.is_relative_to(root) for root in self.roots)
+        return self.holds(resolved)
+
+    def holds(self, resolved: Path, directory: Path | None = None) -> bool:
+        """Whether a path already resolved (every link followed) lies inside a root. A path is inside a root when
+        it is the root or its directory (``directory``, when the caller has it: ``resolved.parent``) is inside it;
+        the answer for a directory is kept, since thousands of hosts sit in one directory and name specs in a
+        few others."""
+        if directory is None:
+            directory = resolved.parent
+        inside = self._inside.get(directory)
+        if inside is None:
+            inside = self._inside[directory] = any(directory.is_relative_to(root) for root in self.roots)
+        return inside or any(resolved == root for root in self.roots)
 
     def names(self) -> list[str]:
         """Every spec name the roots hold, in root order."""
-        return [name for root in self.roots for name in self._names(root)]
+        return [name for root in self.roots for name in self._names(root) if self._found(root, name)]
 
-    def _names(self, root: Path) -> dict[str, list[Path]]:
+    def _names(self, root: Path) -> dict[str, list[tuple[str, ...]]]:
+        """Spec names below a root and the candidate files of each (not yet checked to be files: a fleet's root
+        holds thousands of hosts, and a lookup checks only the files of the name it looks up)."""
         if root not in self._index:
-            names: dict[str, list[Path]] = {}
+            names: dict[str, list[tuple[str, ...]]] = {}
             if root.is_dir():
-                for path in iter_spec_files(root):
-                    names.setdefault(path.stem, []).append(path)
+                for parts in _candidates(root):
+                    name = parts[-1]
+                    names.setdefault(name[: name.rfind(".")], []).append(parts)
             self._index[root] = names
         return self._index[root]
+
+    def _found(self, root: Path, name: str) -> list[Path]:
+        """The spec files called ``name`` below a root, as iter_spec_files lists them."""
+        base = str(root)
+        return [root.joinpath(*parts) for parts in self._names(root).get(name, ())
+                if _listed(os.path.join(base, *parts))]
 
     def resolve(self, ref: str, span: Span, referrer: Path) -> Path:
         """The file a reference names, or a located error that says how to fix it."""
@@ -109,7 +181,7 @@ class SpecRoots:
                 raise SpecError(span, f"no spec file at '{ref}' (looked for {target})")
             return target
         for root in self.roots:
-            found = self._names(root).get(ref)
+            found = self._found(root, ref)
             if not found:
                 continue
             if len(found) > 1:
@@ -124,7 +196,7 @@ class SpecRoots:
     def _suggest(self, ref: str) -> str:
         import difflib
 
-        names = sorted({name for root in self.roots for name in self._names(root)})
+        names = sorted(set(self.names()))
         close = difflib.get_close_matches(ref, names, n=1)
         if close:
             return f"did you mean '{close[0]}'?"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from abi_check.errors import InputErrors, Span, SpecError
-from abi_check.spec.build import BUILDERS, Builder
-from abi_check.spec.catalogue import SpecRoots
+from abi_check.spec.build import BUILDERS, Builder, CheckedHosts
+from abi_check.spec.catalogue import SPEC_SUFFIXES, SpecRoots
 from abi_check.spec.model import Host, Kind, Spec, SpecInfo
 from abi_check.spec.schema import NAME_PATTERN, OBSERVED_REPLACES, REQUIRED_AFTER_EXTENDS, check_document
 from abi_check.spec.yamlnodes import Node, load_file
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from abi_check.spec.nodecache import NodeCache
     from abi_check.spec.observed import Observed
 
+_UNSEEN = object()
 # Keys every file states for itself; they never come from the spec it extends.
 OWN_KEYS = ("abi-check", "kind", "name", "extends", "source", "description")
 
@@ -77,7 +79,12 @@ class SpecLoader:
         self._specs: dict[Path, Spec | InputErrors] = {}
         self._touched: set[Path] = set()
         # Thousands of hosts name the same few kernels, VMMs and CPUs: each reference is resolved once.
-        self._refs: dict[tuple[str, Path], Path] = {}
+        self._refs: dict[tuple[str, Path | None], Path] = {}
+        self._parents: dict[Path, Path] = {}
+        self._dirs: dict[Path, Path] = {}  # directories resolved
+        self._admits: dict[Path, Path | None] = {}
+        self._shown_dirs: dict[Path, str] = {}
+        self._checked: CheckedHosts = {}  # per loader, like the specs whose ids it holds
         self._origins: dict[tuple[str, Path], Path] = {}
         self._canonical: dict[Path, Path] = {}
         self._shown: dict[Path, str] = {}
@@ -87,7 +94,8 @@ class SpecLoader:
         other = SpecLoader(self.roots, self.node_cache)
         other._raw = self._raw
         other._refs, other._origins = self._refs, self._origins
-        other._canonical, other._shown = self._canonical, self._shown
+        other._canonical, other._shown, other._parents = self._canonical, self._shown, self._parents
+        other._dirs, other._admits, other._shown_dirs = self._dirs, self._admits, self._shown_dirs
         return other
 
     @property
@@ -97,19 +105,23 @@ class SpecLoader:
 
     def load(self, path: Path, expect: Kind | None = None, span: Span | None = None) -> Spec:
         """The built spec at ``path``; raises InputErrors with every problem found."""
-        if not self.roots.contains(path):
+        resolved = self._admits.get(path, _UNSEEN)
+        if resolved is _UNSEEN:
+            resolved = self._admitted(path)
+        if resolved is None:
             # A link out of the roots (to /proc/self/environ, say) is never read: its bytes could end up quoted.
             raise InputErrors([SpecError(span or Span(display_path(path), 1, 1),
                                          f"{display_path(path)} is a link that leaves the spec roots",
                                          "specs are read from inside the spec roots only; copy the spec in")])
-        resolved = self.canonical(path)
-        if resolved not in self._specs:
+        assert isinstance(resolved, Path)
+        result = self._specs.get(resolved)
+        if result is None:
             self._specs[resolved] = InputErrors([])  # guards against host -> vmm -> ... cycles
             try:
-                self._specs[resolved] = self._build(resolved)
+                result = self._build(resolved)
             except InputErrors as exc:
-                self._specs[resolved] = exc
-        result = self._specs[resolved]
+                result = exc
+            self._specs[resolved] = result
         if isinstance(result, InputErrors):
             if not result.errors:
                 raise InputErrors([SpecError(span, f"{display_path(resolved)} refers back to itself")])
@@ -128,10 +140,56 @@ class SpecLoader:
             found = self._canonical[path] = path.resolve()
         return found
 
+    def _admitted(self, path: Path) -> Path | None:
+        """The file ``path`` names, every link followed, when that lies inside the spec roots; else None (a link
+        loop too). Resolved and checked once per path: thousands of hosts name the same few kernels, VMMs and
+        CPUs, and sit in a few directories."""
+        found = self._canonical.get(path)
+        directory = None
+        if found is None:
+            try:
+                found, directory = self._resolve_file(path)
+            except (OSError, RuntimeError):  # a link loop
+                return None
+            self._canonical[path] = found
+        admitted = self._admits[path] = found if self.roots.holds(found, directory) else None
+        return admitted
+
+    def _resolve_file(self, path: Path) -> tuple[Path, Path | None]:
+        """``path.resolve()`` and, when known, its directory: the directory's part is resolved once, and a name
+        that is not a link adds itself to it; anything else (a link, '..', a file that is not there) is resolved
+        in full."""
+        name = path.name
+        directory = self._directory(path)
+        if name in ("", ".", ".."):  # "" is the root or the working directory
+            return path.resolve(), None
+        try:
+            plain = not stat.S_ISLNK(os.lstat(path).st_mode)
+        except (OSError, ValueError):
+            plain = False
+        if not plain:
+            return path.resolve(), None
+        resolved_dir = self._dirs.get(directory)
+        if resolved_dir is None:
+            resolved = directory.resolve()
+            resolved_dir = self._dirs[directory] = directory if resolved == directory else resolved
+        if resolved_dir is directory:
+            return path, directory  # a directory given resolved (an absolute path without links): the path is
+        return resolved_dir / name, resolved_dir
+
     def _display(self, path: Path) -> str:
+        """display_path(path) for a resolved path, from its directory's, which is worked out once."""
         found = self._shown.get(path)
         if found is None:
-            found = self._shown[path] = display_path(path)
+            directory = self._directory(path)
+            if path.name in ("", ".", ".."):
+                found = display_path(path)
+            else:
+                shown_dir = self._shown_dirs.get(directory)
+                if shown_dir is None:
+                    shown_dir = self._shown_dirs[directory] = display_path(directory)
+                found = path.name if shown_dir == "." else os.path.join(shown_dir, path.name)
+            self._shown[path] = found
         return found
 
     def load_host(self, path: Path) -> Host:
@@ -155,6 +213,8 @@ class SpecLoader:
                 node = load_file(path, self._display(path), self.node_cache)
                 cached = self.node_cache is not None and self.node_cache.passed(node)
                 errors = [] if cached else check_document(node)
+                if self.node_cache is not None and not cached:
+                    self.node_cache.checked(node, not errors)
                 name = node.get("name")
                 if name is not None and isinstance(name.value, str) and name.value != path.stem:
                     errors.append(
@@ -237,19 +297,31 @@ class SpecLoader:
     def _resolve(self, ref: Node, referrer: Path) -> Path:
         # A relative path is relative to the file it is written in, which for an inherited key is the
         # spec being extended, not the one that extends it.
-        place = (ref.span.path, referrer)
-        origin = self._origins.get(place)
-        if origin is None:
-            written_in = Path(ref.span.path)
-            origin = self._origins[place] = written_in if written_in.is_file() else referrer
-        key = (str(ref.value), origin.parent)  # what a resolution depends on (a name: on the roots only)
+        text = str(ref.value)
+        origin = referrer
+        key: tuple[str, Path | None] = (text, None)  # a name: found through the roots alone, wherever it is written
+        if "/" in text or text.endswith(SPEC_SUFFIXES):
+            if ref.span.path != self._shown.get(referrer):  # else written in the referrer (as _display shows it)
+                place = (ref.span.path, referrer)
+                written = self._origins.get(place)
+                if written is None:
+                    written_in = Path(ref.span.path)
+                    written = self._origins[place] = written_in if written_in.is_file() else referrer
+                origin = written
+            key = (text, self._directory(origin))
         found = self._refs.get(key)
         if found is not None:
             return found
         try:
-            found = self._refs[key] = self.roots.resolve(str(ref.value), ref.span, origin)
+            found = self._refs[key] = self.roots.resolve(text, ref.span, origin)
         except SpecError as exc:
             raise InputErrors([exc]) from None
+        return found
+
+    def _directory(self, path: Path) -> Path:
+        found = self._parents.get(path)
+        if found is None:
+            found = self._parents[path] = path.parent
         return found
 
     def _build(self, path: Path) -> Spec:
@@ -277,7 +349,7 @@ class SpecLoader:
             target = self._resolve(Node(text if "/" in text else f"./{text}", ref.span), path)
             return load_observed(target, display_path(target))
 
-        builder = Builder(merged.node, merged.info, resolve, observe, self.roots.names)
+        builder = Builder(merged.node, merged.info, resolve, observe, self.roots.names, self._checked)
         spec = BUILDERS[merged.info.kind](builder)
         if builder.errors or spec is None:
             raise InputErrors(list(builder.errors) or [SpecError(merged.info.span, "spec could not be built")])

@@ -11,10 +11,12 @@ byte, and the loader need not check its shape again (passed). The file is read (
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import pickle
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from abi_check.errors import Span
 from abi_check.spec.yamlnodes import Node
 
 FORMAT = "spec-nodes-v1"
+PACKS = 16  # packs kept in the cache directory, the most recently used
 _PLAIN = frozenset({("datetime", "date")})  # the only class a spec value can be besides the built-in ones
 
 
@@ -56,13 +59,22 @@ def _encode(node: Node) -> tuple[Any, int, int, dict[str, tuple[int, int]] | Non
 def _decode(item: tuple[Any, int, int, dict[str, tuple[int, int]] | None], path: str) -> Node:
     value, line, col, keys = item
     if keys is not None:
-        return Node({k: _decode(v, path) for k, v in value.items()}, Span(path, line, col),
-                    {k: Span(path, *at) for k, at in keys.items()})
-    if isinstance(value, list):
+        values: dict[str, Node] = {}
+        for k, v in value.items():
+            if v[3] is None and v[0].__class__ in _SCALARS:  # the common case, inline: a plain scalar
+                values[k] = Node(v[0], Span(path, v[1], v[2]))
+            else:
+                values[k] = _decode(v, path)
+        return Node(values, Span(path, line, col), {k: Span(path, at[0], at[1]) for k, at in keys.items()})
+    if value.__class__ is list:
         return Node([_decode(v, path) for v in value], Span(path, line, col))
-    if not (value is None or isinstance(value, str | int | float | bool | datetime.date)):
+    if not (value is None or isinstance(value, _VALUES)):
         raise TypeError(f"not a spec value: {type(value).__name__}")
     return Node(value, Span(path, line, col))
+
+
+_VALUES = (str, int, float, datetime.date)  # with None: what a scalar can be (bool is an int)
+_SCALARS = frozenset({str, int, bool, float, type(None)})
 
 
 class NodeCache:
@@ -78,6 +90,9 @@ class NodeCache:
     def passed(self, node: Node) -> bool:
         """Whether ``node`` was read back from an entry, and so passed the shape check when it was stored."""
         return self._passed.get(id(node)) is node
+
+    def checked(self, node: Node, accepted: bool) -> None:
+        """The loader's shape check of a node it parsed (put has stored it already if it passes)."""
 
     def _file(self, path: str, text: str) -> Path | None:
         return self.directory / f"{digest(self.code, path, text)}.pickle" if self.directory is not None else None
@@ -113,3 +128,100 @@ class NodeCache:
         except (OSError, RecursionError):
             if tmp is not None:  # a read-only or full disk must not break the tool, nor leave a temporary
                 Path(tmp).unlink(missing_ok=True)
+
+
+class NodePack(NodeCache):
+    """The nodes of every file one load of many hosts reads (a fleet's thousands of small host files and the specs
+    they name), in one cache file: reading an entry file per host would cost about what parsing it does.
+
+    Entries are keyed as NodeCache's are (the code, the path the spans show, the file's text), and the pack's
+    file name by the inputs the load was given. A parsed file's nodes join the pack only once the loader has
+    shape-checked them (``checked``); ``save`` writes, when the run added an entry, the entries this run used,
+    so a pack holds no more than one load reads. Whatever is in the file, an entry that does not decode to spec
+    values is a miss."""
+
+    def __init__(self, inputs: Iterable[str]) -> None:
+        super().__init__()
+        self.file = self.directory / f"pack-{digest(self.code, *inputs)}.pickle" if self.directory is not None else None
+        self._entries: dict[str, Any] | None = None
+        self._used: dict[str, Any] = {}
+        self._pending: dict[int, tuple[str, Node]] = {}
+        self._grew = False
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._entries = {}
+            if self.file is not None:
+                try:
+                    data = loads(self.file.read_bytes(), _PLAIN)
+                except UNREADABLE:
+                    data = None
+                if isinstance(data, dict):
+                    self._entries = data
+                    with contextlib.suppress(OSError):
+                        os.utime(self.file)  # used: the last pack the bound on their number removes
+        return self._entries
+
+    def get(self, path: str, text: str) -> Node | None:
+        if self.file is None:
+            return None
+        key = digest(self.code, path, text)
+        item = self._load().get(key)
+        if item is None:
+            return None
+        try:
+            node = _decode(item, path)
+        except UNREADABLE:
+            return None
+        self._used[key] = item
+        self._passed[id(node)] = node
+        return node
+
+    def put(self, path: str, text: str, node: Node) -> None:
+        if self.file is not None:  # kept only if the loader's shape check passes it
+            self._pending[id(node)] = (digest(self.code, path, text), node)
+
+    def checked(self, node: Node, accepted: bool) -> None:
+        """The loader's shape check of a node it parsed: accepted nodes join the pack."""
+        found = self._pending.pop(id(node), None)
+        if found is not None and found[1] is node and accepted:
+            try:
+                self._used[found[0]] = _encode(node)
+            except RecursionError:
+                return
+            self._grew = True
+
+    def save(self) -> None:
+        if self.file is None or not self._grew:
+            return
+        import tempfile
+
+        tmp = None
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(self._used, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.file)
+            tmp = None
+            self._prune()
+        except (OSError, RecursionError):
+            pass  # a read-only or full disk must not break the tool
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+        self._grew = False
+
+    def _prune(self) -> None:
+        """Each set of inputs has a pack (fleets in temporary directories too): only the PACKS used last stay."""
+        assert self.file is not None
+        packs = []
+        for other in self.file.parent.glob("pack-*.pickle"):
+            try:
+                packs.append((other.stat().st_mtime, other))
+            except OSError:
+                continue
+        packs.sort(reverse=True)
+        for _, other in packs[PACKS:]:
+            if other != self.file:
+                other.unlink(missing_ok=True)

@@ -32,11 +32,51 @@ def _import_yaml() -> None:
     global yaml, _LOADER
     import yaml
 
+    if _LOADER is not None:
+        return
     # libyaml's composer gives the same nodes and marks, several times faster; pure Python when absent.
-    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", None)
+    if base is None or base.yaml_path_resolvers:
+        _LOADER = yaml.SafeLoader
+        return
+    resolve = base.resolve
+    known: dict[tuple[str, tuple[bool, bool]], str] = {}
+    scalar_node = yaml.ScalarNode
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        """CSafeLoader, with the implicit tag of each plain scalar text worked out once: thousands of host files
+        repeat the same keys and names. Without path resolvers (SafeLoader has none) a scalar's tag depends on
+        its text and style only, so the answer is the one PyYAML gives."""
+
+        def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+            if kind is not scalar_node:
+                return str(resolve(self, kind, value, implicit))
+            key = (value, implicit)
+            tag = known.get(key)
+            if tag is None:
+                tag = str(resolve(self, kind, value, implicit))
+                if len(known) < _RESOLVED and len(value) <= 64:
+                    known[key] = tag
+            return tag
+
+    _LOADER = Loader
+
+
+_RESOLVED = 8192  # scalar texts whose tags are kept (a few hundred kilobytes at most)
 
 
 Scalar = str | int | float | bool | None | datetime.date
+
+_SCALARS: Any = None
+
+
+def _scalar_constructor() -> Any:
+    """One PyYAML constructor for the plain scalar tags, whose constructors keep no state (only ever called
+    directly, never through construct_object)."""
+    global _SCALARS
+    if _SCALARS is None:
+        _SCALARS = yaml.SafeLoader("")
+    return _SCALARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,15 +179,33 @@ def _compose(text: str) -> list[yaml.Node]:
     return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
 
 
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+# Tags whose PyYAML constructor is a pure function of the scalar's text: called directly, without the bookkeeping
+# of construct_object (its memo of constructed nodes, its recursion guard), which a scalar does not need.
+_PLAIN_SCALARS = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                  "tag:yaml.org,2002:float")
+
+
 class _Converter:
     def __init__(self, path: str) -> None:
         self.path = path
         self.count = 0
         self.active: set[int] = set()
-        self.constructor = yaml.SafeLoader("")
+        self._constructor: Any = None
+
+    @property
+    def constructor(self) -> Any:
+        """A PyYAML constructor for scalars with other tags (dates, and tags that are refused), made on first use."""
+        if self._constructor is None:
+            self._constructor = yaml.SafeLoader("")
+        return self._constructor
 
     def span(self, node: yaml.Node) -> Span:
-        return Span(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+        mark = node.start_mark
+        return Span(self.path, mark.line + 1, mark.column + 1)
 
     def convert(self, node: yaml.Node, depth: int) -> Node:
         self.count += 1
@@ -159,14 +217,17 @@ class _Converter:
             )
         if depth > MAX_DEPTH:
             raise SpecError(self.span(node), f"YAML nesting is deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.ScalarNode):
+            # A scalar holds nothing, so it cannot contain itself: only collections are tracked in ``active``.
+            mark = node.start_mark
+            span = Span(self.path, mark.line + 1, mark.column + 1)
+            return Node(node.value if node.tag == _STR else self.scalar(node), span)
         if id(node) in self.active:
             raise SpecError(self.span(node), "recursive alias: a value contains itself")
-        if isinstance(node, yaml.ScalarNode):
-            return Node(self.scalar(node), self.span(node))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                if node.tag != "tag:yaml.org,2002:seq":
+                if node.tag != _SEQ:
                     raise SpecError(self.span(node), f"unsupported YAML tag {node.tag}",
                                     "specs hold plain data: mappings, lists, strings, numbers and booleans")
                 return Node([self.convert(item, depth + 1) for item in node.value], self.span(node))
@@ -176,20 +237,26 @@ class _Converter:
             self.active.discard(id(node))
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> Node:
-        if node.tag != "tag:yaml.org,2002:map":
+        if node.tag != _MAP:
             raise SpecError(self.span(node), f"unsupported YAML tag {node.tag}")
         values: dict[str, Node] = {}
         keys: dict[str, Span] = {}
+        path = self.path
         for key_node, value_node in node.value:
-            key_span = self.span(key_node)
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise SpecError(key_span, "YAML merge keys ('<<') are not supported", "use 'extends:'")
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecError(key_span, "mapping keys must be plain scalars")
-            key = self.scalar(key_node)
-            if isinstance(key, bool) or key is None or isinstance(key, datetime.date | float):
-                raise SpecError(key_span, f"mapping key {key_node.value!r} is not a name or a number")
-            text = str(key) if not isinstance(key, int) else key_node.value
+            mark = key_node.start_mark
+            key_span = Span(path, mark.line + 1, mark.column + 1)
+            tag = key_node.tag
+            if tag == _STR and isinstance(key_node, yaml.ScalarNode):
+                text = key_node.value  # a plain name: what scalar() would return, and str() of it
+            else:
+                if tag == _MERGE:
+                    raise SpecError(key_span, "YAML merge keys ('<<') are not supported", "use 'extends:'")
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise SpecError(key_span, "mapping keys must be plain scalars")
+                key = self.scalar(key_node)
+                if isinstance(key, bool) or key is None or isinstance(key, datetime.date | float):
+                    raise SpecError(key_span, f"mapping key {key_node.value!r} is not a name or a number")
+                text = str(key) if not isinstance(key, int) else key_node.value
             if text in values:
                 first = keys[text]
                 raise SpecError(
@@ -203,7 +270,11 @@ class _Converter:
 
     def scalar(self, node: yaml.ScalarNode) -> Scalar:
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            if node.tag in _PLAIN_SCALARS:
+                constructor = _scalar_constructor()
+                value = constructor.yaml_constructors[node.tag](constructor, node)
+            else:
+                value = self.constructor.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             problem = (
                 (exc.problem or "").split(" for the tag ")[-1] if "constructor" in (exc.problem or "") else exc.problem
