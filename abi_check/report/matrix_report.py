@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from abi_check import __version__
 from abi_check.matrix.domains import Domain, Separation
-from abi_check.matrix.grid import Matrix, Outcome
+from abi_check.matrix.grid import CELL_BLOCK, Matrix, Outcome
 from abi_check.verdict.findings import Finding
 from abi_check.verdict.result import FailOn
 
@@ -91,26 +92,43 @@ class MatrixReport:
             ],
         }
 
+    def grid_outcomes(self) -> tuple[list[Outcome], npt.NDArray[np.int32]]:
+        """Every distinct outcome once (the matrix's, then the hosts' own against themselves that are not among
+        them, in host order), and [host] -> the index of its outcome against itself."""
+        m = self.matrix
+        outcomes = m.outcomes()
+        abi = m.host_abis()
+        diagonal = m.abi_cells()[abi, abi].astype(np.int32)
+        own = m.own_outcomes()  # a host against itself is judged host by host (Matrix.outcome)
+        if own:
+            index = {o: i for i, o in enumerate(outcomes)}
+            for h in sorted(own):
+                diagonal[h] = index.setdefault(own[h], len(index))
+                if diagonal[h] == len(outcomes):
+                    outcomes.append(own[h])
+        return outcomes, diagonal
+
+    def row_blocks(self, diagonal: npt.NDArray[np.int32]) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        """The cells, a block of source hosts at a time: (first source, [source - first, destination] -> outcome
+        index), the diagonal from ``grid_outcomes``."""
+        abi = self.matrix.host_abis()
+        cells = self.matrix.abi_cells()
+        n = len(abi)
+        step = max(1, CELL_BLOCK // max(n, 1))
+        for top in range(0, n, step):
+            block = cells[abi[top : top + step]][:, abi]
+            at = np.arange(len(block))
+            block[at, top + at] = diagonal[top : top + step]
+            yield top, block
+
     def outcome_grid(self) -> tuple[list[Outcome], Iterator[list[int]]]:
         """Every distinct outcome once, and the cells row by row as indices into it: what a million-cell
         report writes instead of a million outcomes."""
-        m = self.matrix
-        outcomes = m.outcomes()
-        index = {o: i for i, o in enumerate(outcomes)}
-        diagonal = []
-        for h in range(len(m.hosts)):  # a host against itself is judged host by host (Matrix.outcome)
-            own = m.outcome(h, h)
-            diagonal.append(index.setdefault(own, len(index)))
-            if diagonal[-1] == len(outcomes):
-                outcomes.append(own)
-        abi = np.array([h.abi for h in m.hosts], dtype=np.intp)
-        cells = m.abi_cells()
+        outcomes, diagonal = self.grid_outcomes()
 
         def rows() -> Iterator[list[int]]:
-            for a in range(len(abi)):
-                row = cells[abi[a]][abi].tolist()
-                row[a] = diagonal[a]
-                yield row
+            for _, block in self.row_blocks(diagonal):
+                yield from block.tolist()
 
         return outcomes, rows()
 
