@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abi_check.matrix.grid import CELL_BLOCK, Matrix, distinct_rows, group
+from abi_check.matrix.grid import CELL_BLOCK, Matrix, collector_paused, distinct_rows, group
 from abi_check.verdict.result import FailOn
 
 
@@ -139,13 +139,15 @@ def _separations(matrix: Matrix, domains: list[Domain], fail_on: FailOn) -> list
     pair_code, rule_of, tally, example = pair_code[ranked], rule_of[ranked], tally[ranked], example[ranked]
     starts: list[int] = np.flatnonzero(np.r_[True, np.diff(pair_code) != 0]).tolist()
     totals = np.bincount(dom, weights=weight, minlength=size)
-    counted = list(zip(np.array(rules, dtype=object)[rule_of].tolist(), tally.astype(np.int64).tolist(), strict=True))
     out = []
-    for start, end in zip(starts, [*starts[1:], len(counted)], strict=True):
-        a, b = divmod(int(pair_code[start]), size)
-        rule, count = counted[start]
-        total = int(2 * totals[a] * totals[b])
-        src, dst = divmod(int(example[start]), p)
-        out.append(Separation(a, b, rule, count, total, (int(first[src]), int(first[dst])),
-                              tuple(counted[start:end])))
+    with collector_paused():
+        counted = list(zip(np.array(rules, dtype=object)[rule_of].tolist(), tally.astype(np.int64).tolist(),
+                           strict=True))
+        for start, end in zip(starts, [*starts[1:], len(counted)], strict=True):
+            a, b = divmod(int(pair_code[start]), size)
+            rule, count = counted[start]
+            total = int(2 * totals[a] * totals[b])
+            src, dst = divmod(int(example[start]), p)
+            out.append(Separation(a, b, rule, count, total, (int(first[src]), int(first[dst])),
+                                  tuple(counted[start:end])))
     return out

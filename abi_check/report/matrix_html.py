@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from abi_check.matrix.grid import Outcome
+from abi_check.matrix.grid import Outcome, group
 from abi_check.report.matrix_report import FINDINGS_HOST_LIMIT, MatrixReport
 from abi_check.verdict.findings import Finding
 
@@ -136,7 +136,7 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     never = n * n
     first = np.full(len(every), never, dtype=np.int64)
     for top, block in report.row_blocks(diagonal):
-        met, at = np.unique(block, return_index=True)
+        met, at, _ = group(block.reshape(-1).astype(np.int64))
         first[met] = np.minimum(first[met], at + top * n)
     order = np.flatnonzero(first < never)
     order = order[np.argsort(first[order], kind="stable")]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,41 @@ from abi_check.verdict.result import FailOn
 SCHEMA_ID = "https://abi-check.dev/schema/matrix-v2.json"  # docs/schema/matrix.schema.json
 # Findings are made per cell on demand; by default only for sets small enough to read them all.
 FINDINGS_HOST_LIMIT = 100
+
+
+def indented_json(value: object, depth: int = 0) -> str:
+    """``json.dumps(value, indent=1)``, two to three times faster on a large matrix's header: lists of strings or
+    integers and dicts of strings and integers are joined in one step (json's indenting encoder is pure Python,
+    one generator per value). ``depth``: the indentation the value starts at."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = "\n" + " " * (depth + 1)
+    if isinstance(value, list | tuple) and value:
+        kinds = set(map(type, value))
+        if kinds == {str}:
+            items: Iterable[str] = map(encode_basestring_ascii, value)
+        elif kinds == {int}:
+            items = map(int.__repr__, value)
+        else:
+            items = (indented_json(v, depth + 1) for v in value)
+        return "[" + inner + ("," + inner).join(items) + "\n" + " " * depth + "]"
+    if isinstance(value, dict) and value and all(type(k) is str for k in value):
+        if set(map(type, value.values())) <= {str, int}:
+            items = (encode_basestring_ascii(k) + ": "
+                     + (encode_basestring_ascii(v) if type(v) is str else int.__repr__(v)) for k, v in value.items())
+        else:
+            items = (encode_basestring_ascii(k) + ": " + indented_json(v, depth + 1) for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + "\n" + " " * depth + "}"
+    # anything else (empty containers, floats, other keys): json itself, indented to where it starts
+    return json.dumps(value, indent=1).replace("\n", "\n" + " " * depth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +180,11 @@ class MatrixReport:
     def json_chunks(self) -> Iterator[str]:
         """The JSON document (docs/schema/matrix.schema.json): each outcome once, then a row of outcome indices
         per source host, then the findings of the pairs that have any; nothing held whole in memory."""
-        head = json.dumps(self.header(), indent=1)
+        head = indented_json(self.header())
         outcomes, rows = self.outcome_grid()
         yield head[:-2] + ',\n "outcomes": ['
-        yield ",".join("\n  " + json.dumps(self.outcome_data(o), separators=(",", ":")) for o in outcomes)
+        compact = json.JSONEncoder(separators=(",", ":")).encode
+        yield ",".join("\n  " + compact(self.outcome_data(o)) for o in outcomes)
         yield '\n ],\n "cells": ['
         for a, row in enumerate(rows):
             yield ("\n  [" if a == 0 else ",\n  [") + ",".join(map(str, row)) + "]"
