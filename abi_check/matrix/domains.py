@@ -137,17 +137,21 @@ def _separations(matrix: Matrix, domains: list[Domain], fail_on: FailOn) -> list
     # Domain pairs in order, and in each the rules by how many pairs they block (most first), then by id.
     ranked = np.lexsort((rule_of, -tally, pair_code))
     pair_code, rule_of, tally, example = pair_code[ranked], rule_of[ranked], tally[ranked], example[ranked]
-    starts: list[int] = np.flatnonzero(np.r_[True, np.diff(pair_code) != 0]).tolist()
+    at = np.flatnonzero(np.r_[True, np.diff(pair_code) != 0])
     totals = np.bincount(dom, weights=weight, minlength=size)
-    out = []
+    # Per separation: its domains, host pairs between them, and an example pair of the rule that blocks most.
+    low, high = np.divmod(pair_code[at], size)
+    total = (2 * totals[low] * totals[high]).astype(np.int64)
+    src, dst = np.divmod(example[at], p)
+    ends = [*at[1:].tolist(), len(pair_code)]
     with collector_paused():
         counted = list(zip(np.array(rules, dtype=object)[rule_of].tolist(), tally.astype(np.int64).tolist(),
                            strict=True))
-        for start, end in zip(starts, [*starts[1:], len(counted)], strict=True):
-            a, b = divmod(int(pair_code[start]), size)
-            rule, count = counted[start]
-            total = int(2 * totals[a] * totals[b])
-            src, dst = divmod(int(example[start]), p)
-            out.append(Separation(a, b, rule, count, total, (int(first[src]), int(first[dst])),
-                                  tuple(counted[start:end])))
-    return out
+        return [
+            Separation(a, b, counted[start][0], counted[start][1], between, pair, tuple(counted[start:end]))
+            for a, b, between, pair, start, end in zip(
+                low.tolist(), high.tolist(), total.tolist(),
+                zip(first[src].tolist(), first[dst].tolist(), strict=True),
+                at.tolist(), ends, strict=True,
+            )
+        ]
