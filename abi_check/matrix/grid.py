@@ -215,10 +215,8 @@ class Matrix:
                 if radix * t.size >= limit:
                     distinct, _, code = group(code)
                     radix = len(distinct)
-                part = t.class_cell[t.table.src_key[top:bottom]][:, t.table.dst_key].reshape(-1)
-                if radix > 1:
-                    part *= radix
-                code += part
+                scaled = t.class_cell * radix if radix > 1 else t.class_cell  # per key pair: few, not per cell
+                code += scaled[t.table.src_key[top:bottom]][:, t.table.dst_key].reshape(-1)
                 radix *= t.size
             _, first, local_code = group(code)
             # What each distinct combination means, found at one of its cells.

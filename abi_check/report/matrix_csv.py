@@ -18,7 +18,7 @@ COLUMNS = ("outcome", "verdict", "errors", "warnings", "notes", "rules")
 
 def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     names = report.names
-    outcomes, rows = report.outcome_grid()
+    outcomes, rows = report.joined_grid()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -34,7 +34,7 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
         name_only.seek(0)
         name_only.truncate()
         quoting.writerow((name, ""))
-        buffer.write(name_only.getvalue()[:-1] + ",".join(map(str, row)) + "\n")
+        buffer.write(name_only.getvalue()[:-1] + row + "\n")
         if buffer.tell() > 1 << 16:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -143,13 +143,15 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     number = np.zeros(len(every), dtype=np.int32)
     number[order] = np.arange(len(order), dtype=np.int32)
     strings: dict[str, int] = {}
+    text = np.array([str(i) for i in range(len(order))], dtype=object)  # each number's JSON made once
     for top, block in report.row_blocks(diagonal):
-        for a, row in enumerate(number[block].tolist(), top):
-            if report.with_findings:
+        if report.with_findings:
+            for a, row in enumerate(number[block].tolist(), top):
                 found = [[_finding(f, strings) for f in report.findings(a, b)] for b in range(n)]
                 yield ("," if a else "") + script_json([row, found])
-            else:
-                yield ("," if a else "") + script_json([row])
+        else:
+            for a, row_text in enumerate(map(",".join, text[number[block]].tolist()), top):
+                yield ("," if a else "") + "[[" + row_text + "]]"
     yield '],"outcomes":' + script_json([_outcome(every[o]) for o in order.tolist()])
     if not report.with_findings and len(order):
         # Without every pair's findings, each distinct outcome keeps one example pair's, in the order the outcomes

@@ -168,6 +168,17 @@ class MatrixReport:
 
         return outcomes, rows()
 
+    def joined_grid(self) -> tuple[list[Outcome], Iterator[str]]:
+        """``outcome_grid`` with each row as its indices joined by commas (the numbers' text made once each)."""
+        outcomes, diagonal = self.grid_outcomes()
+        text = np.array([str(i) for i in range(len(outcomes))], dtype=object)
+
+        def rows() -> Iterator[str]:
+            for _, block in self.row_blocks(diagonal):
+                yield from map(",".join, text[block].tolist())
+
+        return outcomes, rows()
+
     @staticmethod
     def outcome_data(outcome: Outcome) -> dict[str, object]:
         errors, warnings, notes = outcome.counts
@@ -181,13 +192,13 @@ class MatrixReport:
         """The JSON document (docs/schema/matrix.schema.json): each outcome once, then a row of outcome indices
         per source host, then the findings of the pairs that have any; nothing held whole in memory."""
         head = indented_json(self.header())
-        outcomes, rows = self.outcome_grid()
+        outcomes, rows = self.joined_grid()
         yield head[:-2] + ',\n "outcomes": ['
         compact = json.JSONEncoder(separators=(",", ":")).encode
         yield ",".join("\n  " + compact(self.outcome_data(o)) for o in outcomes)
         yield '\n ],\n "cells": ['
         for a, row in enumerate(rows):
-            yield ("\n  [" if a == 0 else ",\n  [") + ",".join(map(str, row)) + "]"
+            yield ("\n  [" if a == 0 else ",\n  [") + row + "]"
         yield "\n ]"
         if self.with_findings:
             yield ',\n "findings": ['
