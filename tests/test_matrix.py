@@ -13,13 +13,15 @@ import sys
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pytest
 
 from abi_check.abi.effective import effective_abi
 from abi_check.abi.facets import REGISTER_VALUE, covers, family_of, traced_pair
 from abi_check.abi.views import HostView
-from abi_check.matrix.domains import find_domains
-from abi_check.matrix.grid import Matrix, build_matrix
+from abi_check.matrix.domains import WORKS_AT, Domain, Separation, find_domains
+from abi_check.matrix.grid import VERDICTS, Matrix, build_matrix, distinct_rows, group
+from abi_check.report.matrix_report import MatrixReport
 from abi_check.rules.compiler import CompiledRule
 from abi_check.rules.engine import RuleSet, check_pair, load_rules
 from abi_check.spec.hosts import load_hosts
@@ -425,3 +427,100 @@ def test_reads_are_as_narrow_as_the_rule_says(tmp_path: Path) -> None:
     assert by_id["vmm-attr"].src_facets == {"vmm.count_check"} and by_id["vmm-attr"].dst_facets == set()
     hosts = load_hosts([HOSTS], [])
     assert_cells_equal_pair(build_matrix(hosts, rules), rules, hosts)
+
+
+def _reference_separations(matrix: Matrix, domains: list[Domain]) -> list[Separation]:
+    """What separates the domains, counted host pair by host pair (hosts grouped into parts: one ABI in one
+    domain, in the order of their first host; an example is the first part pair in row order)."""
+    domain_of = {h: d.index for d in domains for h in d.hosts}
+    parts: dict[tuple[int, int], list[int]] = {}
+    for h, host in enumerate(matrix.hosts):
+        parts.setdefault((host.abi, domain_of[h]), []).append(h)
+    keys = list(parts)
+    tally: dict[tuple[int, int], dict[str, int]] = {}
+    example: dict[tuple[int, int, str], tuple[int, int]] = {}
+    for p, (abi_p, dom_p) in enumerate(keys):
+        for q, (abi_q, dom_q) in enumerate(keys):
+            if dom_p == dom_q:
+                continue
+            pair = (min(dom_p, dom_q), max(dom_p, dom_q))
+            for rule in matrix.abi_outcome(abi_p, abi_q).blocking(WORKS_AT):
+                counts = tally.setdefault(pair, {})
+                counts[rule] = counts.get(rule, 0) + len(parts[keys[p]]) * len(parts[keys[q]])
+                example.setdefault((*pair, rule), (parts[keys[p]][0], parts[keys[q]][0]))
+    size = {d.index: len(d.hosts) for d in domains}
+    out = []
+    for (a, b), counts in sorted(tally.items()):
+        ranked = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        rule, count = ranked[0]
+        out.append(Separation(a, b, rule, count, 2 * size[a] * size[b], example[(a, b, rule)], ranked))
+    return out
+
+
+@pytest.mark.parametrize("abis", [None, 12])
+def test_separations_equal_a_count_over_every_host_pair(tmp_path: Path, rules: RuleSet, abis: int | None) -> None:
+    """Distinct hosts, and hosts that share ABIs (parts of several hosts, weighted by their host pairs)."""
+    hosts_dir = fleet.generate(tmp_path, hosts=36, abis=abis, seed=11)
+    matrix = build_matrix(load_hosts([hosts_dir], [tmp_path]), rules)
+    domains, separations = find_domains(matrix)
+    assert len(domains) > 2 and separations
+    assert separations == _reference_separations(matrix, domains)
+
+
+def test_the_diagonal_of_hosts_that_share_an_abi_is_judged_host_by_host(tmp_path: Path) -> None:
+    """A rule with one finding at each side's file, which collapse into one when both sides are the same host:
+    hosts that share the ABI are each judged on their own; the counts, the reports' cells and the outcome table
+    agree with ``outcome`` on every pair."""
+    rules = _user_rules(tmp_path, {"sides": 'for s in [src.span, dst.span]\nreport "x"\nat s\n'})
+    hosts_dir = tmp_path / "hosts"
+    hosts_dir.mkdir()
+    for name in ("n1-linux-6.15-qemu-10.2", "n1-linux-6.12-qemu-10.2"):
+        text = (HOSTS / f"{name}.yaml").read_text()
+        for copy in ("a", "b", "c"):
+            (hosts_dir / f"{name}-{copy}.yaml").write_text(text.replace(f"name: {name}", f"name: {name}-{copy}"))
+    matrix = build_matrix(load_hosts([hosts_dir], []), rules)
+    n = len(matrix.hosts)
+    assert n == 6 and len(matrix.abis) == 2
+    every = [matrix.outcome(a, b) for a in range(n) for b in range(n)]
+    own = matrix.own_outcomes()
+    assert sorted(own) == list(range(n))
+    assert all(own[h] == matrix.outcome(h, h) != matrix.abi_outcome(matrix.hosts[h].abi, matrix.hosts[h].abi)
+               for h in range(n))
+    assert matrix.verdict_counts() == {v: sum(o.verdict == v for o in every) for v in VERDICTS}
+    report = MatrixReport(matrix, *find_domains(matrix), FailOn.WARNING, ("x",), with_findings=False)
+    outcomes, rows = report.outcome_grid()
+    assert len(outcomes) == len(set(outcomes))
+    assert [outcomes[i] for row in rows for i in row] == every
+    data = json.loads("".join(report.json_chunks()))
+    assert [(c["verdict"], c["counts"]["error"], c["counts"]["warning"]) for c in matrix_cells(data)] == [
+        (o.verdict, o.counts[0], o.counts[1]) for o in every]
+
+
+def test_the_outcome_table_is_the_distinct_meanings_in_the_order_first_met(shipped: Matrix) -> None:
+    """One id per distinct outcome, numbered in the order the cells' combinations are met (their codes in
+    order): the first cell has outcome 0, and an id is never met before a smaller one in that order."""
+    outcomes = shipped.outcomes()
+    cells = shipped.abi_cells()
+    assert len(outcomes) == len(set(outcomes)) == len(np.unique(cells))
+    names, blocking = shipped.blocking(FailOn.WARNING)
+    for o, outcome in enumerate(outcomes):
+        assert [names[c] for c in np.flatnonzero(blocking[o])] == list(outcome.blocking(FailOn.WARNING))
+    works = shipped.works(FailOn.ERROR)
+    assert all(works[a, b] == shipped.abi_outcome(a, b).works(FailOn.ERROR)
+               for a in range(len(shipped.abis)) for b in range(len(shipped.abis)))
+
+
+@pytest.mark.parametrize("count", [1, 2, 1000, 4097])
+def test_group_is_np_unique(count: int) -> None:
+    rng = np.random.default_rng(count)
+    for high in (3, 1 << 20, 1 << 61):
+        values = rng.integers(0, high, count, dtype=np.int64)
+        distinct, first, inverse = group(values)
+        expected = np.unique(values, return_index=True, return_inverse=True)
+        got = (distinct, first, inverse)
+        assert all(np.array_equal(g, w.reshape(-1)) for g, w in zip(got, expected, strict=True))
+    rows = rng.integers(0, 3, (count, 9))
+    first, inverse = distinct_rows(rows)
+    assert len({tuple(r) for r in rows}) == len(first)
+    assert np.array_equal(rows[first][inverse], rows) and sorted(first) == sorted(set(first))
+    assert all(first[inverse[i]] <= i for i in range(count))

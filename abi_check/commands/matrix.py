@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -38,6 +39,25 @@ def run_matrix(
     workers = worker_count(jobs, len(hosts), len(settings.rules.rules))
     with ProgressBar("evaluating rules") as progress:
         matrix = build_matrix(hosts, settings.rules, workers, progress, settings.policy.severity)
+    # The hosts, views and rule tables now live to the end of the run: frozen, the collector's full passes no
+    # longer walk them while the domains and the report are made (up to a few tenths of a second at 1,000 hosts).
+    gc.freeze()
+    try:
+        return _report(matrix, paths, fmt=fmt, settings=settings, output=output, findings=findings)
+    finally:
+        gc.unfreeze()
+
+
+def _report(
+    matrix: Matrix,
+    paths: Sequence[Path],
+    *,
+    fmt: MatrixFormat,
+    settings: Settings,
+    output: Path | None,
+    findings: bool | None,
+) -> int:
+    hosts = matrix.hosts
     inputs = tuple(display_path(p) for p in paths)
     if fmt in RESULT_FORMATS:
         code = emit(_as_result(matrix, inputs, settings), RESULT_FORMATS[fmt], output)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abi_check.matrix.grid import CELL_BLOCK, Matrix
+from abi_check.matrix.grid import CELL_BLOCK, Matrix, collector_paused, distinct_rows, group
 from abi_check.verdict.result import FailOn
 
 
@@ -75,60 +75,83 @@ def find_domains(matrix: Matrix, fail_on: FailOn = WORKS_AT) -> tuple[list[Domai
 
 def _separations(matrix: Matrix, domains: list[Domain], fail_on: FailOn) -> list[Separation]:
     """Counts over ABI pairs weighted by their host pairs; findings are not made, only rule ids are read."""
-    domain_of = {h: d.index for d in domains for h in d.hosts}
-    # Hosts of one ABI may sit in different domains (when the ABI fails against itself): count per host group.
-    parts: dict[tuple[int, int], list[int]] = {}  # (abi, domain) -> hosts
-    for h, host in enumerate(matrix.hosts):
-        parts.setdefault((host.abi, domain_of[h]), []).append(h)
-    abi = np.array([a for a, _ in parts], dtype=np.intp)
-    dom = np.array([d for _, d in parts], dtype=np.int64)
-    weight = np.array([len(hs) for hs in parts.values()], dtype=np.float64)
-    first = [hs[0] for hs in parts.values()]
     size = len(domains)
-    # Which rules block each outcome, as columns of a table over outcomes.
-    blocking = [o.blocking(fail_on) for o in matrix.outcomes()]
-    rules = sorted({r for blocked in blocking for r in blocked})
-    column = {r: i for i, r in enumerate(rules)}
-    blocks = np.zeros((max(len(blocking), 1), max(len(rules), 1)), dtype=bool)
-    for o, blocked in enumerate(blocking):
-        for r in blocked:
-            blocks[o, column[r]] = True
-    tally = np.zeros((len(rules), size * size), dtype=np.float64)
-    # Per rule and domain pair, the first part pair (in row order) on which the rule blocks: p * parts + q.
-    none = np.iinfo(np.int64).max
-    example = np.full((len(rules), size * size), none, dtype=np.int64)
+    domain_of = np.zeros(len(matrix.hosts), dtype=np.int64)
+    for d in domains:
+        domain_of[list(d.hosts)] = d.index
+    # Hosts of one ABI may sit in different domains (when the ABI fails against itself): count per host group
+    # (a part), the parts in the order of their first host.
+    host_part = matrix.host_abis().astype(np.int64) * max(size, 1) + domain_of
+    found, first_host, inverse = np.unique(host_part, return_index=True, return_inverse=True)
+    order = np.argsort(first_host, kind="stable")
+    part_of = np.empty(len(order), dtype=np.int64)
+    part_of[order] = np.arange(len(order))
+    first = first_host[order]
+    abi, dom = np.divmod(found[order], max(size, 1))
+    weight = np.bincount(part_of[inverse.reshape(-1)], minlength=len(order)).astype(np.float64)
+    # Which rules block each outcome, as columns of a table over outcomes, the rules by id; outcomes that the
+    # same rules block have one pattern.
+    names, blocking = matrix.blocking(fail_on)
+    used = sorted((name, c) for c, name in enumerate(names) if blocking[:, c].any())
+    rules = [name for name, _ in used]
+    blocks = blocking[:, [c for _, c in used]]
+    if not rules:
+        return []
+    first_with, pattern_of = distinct_rows(blocks)
+    patterns = blocks[first_with]
+    kinds = len(patterns)
+    pairs_of = size * size
     cells = matrix.abi_cells()
-    p = len(parts)
-    kinds = max(len(blocking), 1)
+    p = len(first)
     step = max(1, CELL_BLOCK // max(p, 1))
+    # Per (domain pair, pattern) met: host pairs, and the first part pair (in row order) p * parts + q.
+    combos, weights, firsts = [], [], []
+    # [domain, domain] -> (the pair's key: lower * size + higher) * kinds
+    index = np.arange(size, dtype=np.int64)
+    keyed = (np.minimum.outer(index, index) * size + np.maximum.outer(index, index)) * kinds
+    uniform = bool((weight == 1).all())  # one host per part: a part pair is one host pair
     for top in range(0, p, step):  # part pairs a block of rows at a time
         rows = slice(top, min(p, top + step))
-        outcome = cells[abi[rows, None], abi[None, :]]
-        key = np.minimum(dom[rows, None], dom[None, :]) * size + np.maximum(dom[rows, None], dom[None, :])
-        apart = np.flatnonzero(dom[rows, None] != dom[None, :])
-        # The distinct (domain pair, outcome) combinations of the block, their weight and first cell.
-        combo = key.ravel()[apart] * kinds + outcome.ravel()[apart]
-        found, first_at, inverse = np.unique(combo, return_index=True, return_inverse=True)
-        pairs = np.bincount(inverse.reshape(-1), weights=(weight[rows, None] * weight[None, :]).ravel()[apart])
-        found_key, found_outcome = np.divmod(found, kinds)
-        found_first = apart[first_at] + top * p
-        for i in range(len(rules)):
-            hit = blocks[found_outcome, i]
-            if not hit.any():
-                continue
-            tally[i] += np.bincount(found_key[hit], weights=pairs[hit], minlength=size * size)
-            np.minimum.at(example[i], found_key[hit], found_first[hit])
+        combo = (keyed[dom[rows]][:, dom] + pattern_of[cells[abi[rows]][:, abi]]).reshape(-1)
+        found, at, combo_of = group(combo)
+        combos.append(found)
+        host_pairs = None if uniform else (weight[rows, None] * weight[None, :]).reshape(-1)
+        weights.append(np.bincount(combo_of, weights=host_pairs).astype(np.float64))
+        firsts.append(at + top * p)
+    found, at, combo_of = group(np.concatenate(combos))
+    pairs = np.bincount(combo_of, weights=np.concatenate(weights))
+    earliest = np.full(len(found), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, combo_of, np.concatenate(firsts))
+    key, pattern = np.divmod(found, kinds)
+    low, high = np.divmod(key, size)
+    # Per (rule, domain pair) where the rule blocks between two domains: host pairs, and the first part pair.
+    hit, rule = np.nonzero(patterns[pattern] & (low != high)[:, None])
+    if not len(hit):
+        return []
+    code = rule * pairs_of + key[hit]
+    distinct, _, of = group(code)
+    tally = np.bincount(of, weights=pairs[hit])
+    example = np.full(len(distinct), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(example, of, earliest[hit])
+    rule_of, pair_code = np.divmod(distinct, pairs_of)
+    # Domain pairs in order, and in each the rules by how many pairs they block (most first), then by id.
+    ranked = np.lexsort((rule_of, -tally, pair_code))
+    pair_code, rule_of, tally, example = pair_code[ranked], rule_of[ranked], tally[ranked], example[ranked]
+    at = np.flatnonzero(np.r_[True, np.diff(pair_code) != 0])
     totals = np.bincount(dom, weights=weight, minlength=size)
-    out = []
-    for a in range(size):
-        for b in range(a + 1, size):
-            code = a * size + b
-            ranked = sorted(((rules[i], int(tally[i, code])) for i in range(len(rules)) if tally[i, code]),
-                            key=lambda kv: (-kv[1], kv[0]))
-            if not ranked:  # apart only because the partition is greedy: every move between them works
-                continue
-            rule, count = ranked[0]
-            total = int(2 * totals[a] * totals[b])
-            src, dst = divmod(int(example[column[rule], code]), p)
-            out.append(Separation(a, b, rule, count, total, (first[src], first[dst]), tuple(ranked)))
-    return out
+    # Per separation: its domains, host pairs between them, and an example pair of the rule that blocks most.
+    low, high = np.divmod(pair_code[at], size)
+    total = (2 * totals[low] * totals[high]).astype(np.int64)
+    src, dst = np.divmod(example[at], p)
+    ends = [*at[1:].tolist(), len(pair_code)]
+    with collector_paused():
+        counted = list(zip(np.array(rules, dtype=object)[rule_of].tolist(), tally.astype(np.int64).tolist(),
+                           strict=True))
+        return [
+            Separation(a, b, counted[start][0], counted[start][1], between, pair, tuple(counted[start:end]))
+            for a, b, between, pair, start, end in zip(
+                low.tolist(), high.tolist(), total.tolist(),
+                zip(first[src].tolist(), first[dst].tolist(), strict=True),
+                at.tolist(), ends, strict=True,
+            )
+        ]

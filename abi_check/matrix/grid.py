@@ -7,8 +7,11 @@ combination of what they read (``tables.py``). A cell's findings are made only w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +66,91 @@ class Outcome:
         return not self.blocking(fail_on)
 
 
+def _entry_class(entry: Entry) -> tuple[bool, int]:
+    """What a table entry adds to a cell's outcome: did the rule crash, and how many findings it made (a crashed
+    rule's findings before it raised count too, as in pair)."""
+    if isinstance(entry, Crash):
+        return True, len(entry.hits)
+    return False, entry  # a table keeps the number of hits
+
+
+@dataclass(frozen=True, slots=True)
+class _Classes:
+    """A rule table whose entries mean more than one thing, by class: [source key, destination key] -> class,
+    and per class whether the rule crashed and how many findings it made."""
+
+    table: RuleTable
+    class_cell: npt.NDArray[np.int64]
+    size: int
+    crashed: npt.NDArray[np.int64]
+    findings: npt.NDArray[np.int64]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """While tens of thousands of small acyclic objects are made (outcomes, separations): the cyclic collector
+    would otherwise walk every live object (hosts, views, rule tables) for nothing, a few times."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def group_limit(count: int) -> int:
+    """The values ``group`` sorts packed with their positions, when there are ``count`` of them: below this."""
+    return 1 << (63 - max(1, (count - 1).bit_length()))
+
+
+def group(values: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``np.unique(values, return_index=True, return_inverse=True)`` for non-negative values: the distinct values
+    in order, the first position of each, and each value's index among them. Values below ``group_limit`` are
+    sorted once, each packed with its position (the first of a run is then its first position), which costs a
+    third of np.unique's stable argsort and gathers; larger ones go to np.unique."""
+    count = len(values)
+    if not count or int(values.max()) >= group_limit(count):
+        distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+        return distinct, first, inverse.reshape(-1)
+    shift = max(1, (count - 1).bit_length())
+    packed = np.sort((values << shift) | np.arange(count, dtype=np.int64))
+    ordered = packed >> shift
+    position = packed & ((1 << shift) - 1)
+    start = np.empty(count, dtype=bool)
+    start[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=start[1:])
+    inverse = np.empty(count, dtype=np.intp)
+    inverse[position] = np.cumsum(start) - 1
+    return ordered[start], position[start], inverse
+
+
+def distinct_rows(
+    rows: npt.NDArray[np.int64] | npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The first row of each distinct row, and each row's distinct row (an index into the first): what
+    ``np.unique(axis=0)`` finds, without its slow sort of whole rows: the columns are read as the digits of one
+    number, renumbered (``group``) whenever it would outgrow what ``group`` sorts."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    limit = group_limit(len(rows))
+    radix = 1
+    for column in rows.T.astype(np.int64, copy=False):
+        low = int(column.min()) if len(column) else 0
+        span = (int(column.max()) - low + 1) if len(column) else 1
+        if span == 1:
+            continue
+        if radix * span >= limit:
+            distinct, _, code = group(code)
+            radix = len(distinct)
+        code = code * span + (column - low)
+        radix *= span
+    _, first, inverse = group(code)
+    return first, inverse
+
+
+_MEANING_FIXED = 4  # columns of a meaning before the fired rules: errors, warnings, notes, crashed rules
+
+
 @dataclass(frozen=True, slots=True)
 class Abi:
     """One distinct effective ABI and the hosts that have it."""
@@ -73,11 +161,6 @@ class Abi:
     cpu: str
     vcpus: int
     hosts: tuple[int, ...]
-
-
-def _entry_class(entry: Entry) -> tuple[bool, int]:
-    """(crashed, number of findings) of a table entry."""
-    return (True, len(entry.hits)) if isinstance(entry, Crash) else (False, entry)
 
 
 class Matrix:
@@ -97,6 +180,10 @@ class Matrix:
         self._cells: npt.NDArray[np.int32] = np.zeros((n, n), dtype=np.int32)
         self._outcomes: list[Outcome] = []
         self._role_views: dict[tuple[int, bool], RoleView] = {}
+        self._labels: list[tuple[int, str]] = []  # (severity rank, rule id) an outcome may list, in its order
+        self._fired: npt.NDArray[np.bool_] = np.zeros((0, 0), dtype=bool)  # [outcome, label] -> listed
+        self._own: dict[int, Outcome] | None = None  # see own_outcomes
+        self._host_abi = np.array([h.abi for h in hosts], dtype=np.intp)
         self._combine()
 
     def _combine(self) -> None:
@@ -105,76 +192,80 @@ class Matrix:
 
         Each table's entries fall in a few classes (no finding; n findings; a crash): a cell's combination is a
         mixed-radix number over the tables' classes, one lookup and one add per table and cell, renumbered
-        (np.unique) whenever it would outgrow 62 bits."""
+        (``group``) whenever it would outgrow what ``group`` sorts. What a combination means (its counts, crashes
+        and fired rules: ``_meanings``) is found for each distinct combination at once, as rows of an array; the
+        outcome ids number the distinct meanings in the order they are first met."""
         n = len(self.abis)
         # Per table: the class of each entry, what each class means, and the class per (source, destination key).
         tables = []
-        meanings: list[list[tuple[bool, int]]] = []  # per table, per class: (crashed, findings)
         for table in self.tables:
             classes: dict[tuple[bool, int], int] = {(False, 0): 0}
             of_entry = np.array([classes.setdefault(_entry_class(e), len(classes)) for e in table.entries],
                                 dtype=np.int64)
-            meanings.append(list(classes))
             if len(classes) > 1:
-                tables.append((len(meanings) - 1, table, of_entry[table.cell], len(classes)))
-        ids: dict[tuple[int, ...], int] = {}
-        keys: list[tuple[int, ...]] = []
+                meaning = np.array(list(classes), dtype=np.int64).reshape(-1, 2)  # per class: crashed, findings
+                tables.append(_Classes(table, of_entry[table.cell], len(classes), meaning[:, 0], meaning[:, 1]))
+        known = np.zeros((0, _MEANING_FIXED + len(tables)), dtype=np.int64)  # the distinct meanings, in id order
         rows = max(1, CELL_BLOCK // max(n, 1))
-        limit = 1 << 62
         for top in range(0, n, rows):
             bottom = min(n, top + rows)
             code = np.zeros((bottom - top) * n, dtype=np.int64)
+            limit = group_limit(len(code))
             radix = 1
-            for _, table, class_cell, size in tables:
-                if radix * size >= limit:
-                    _, code = np.unique(code, return_inverse=True)
-                    code = code.reshape(-1).astype(np.int64)
-                    radix = int(code.max()) + 1
-                part = class_cell[table.src_key[top:bottom]][:, table.dst_key].reshape(-1)
-                if radix > 1:
-                    part *= radix
-                code += part
-                radix *= size
-            found, first, local_code = np.unique(code, return_index=True, return_inverse=True)
-            # What each distinct combination is: the class of every table at one of its cells.
+            for t in tables:
+                if radix * t.size >= limit:
+                    distinct, _, code = group(code)
+                    radix = len(distinct)
+                scaled = t.class_cell * radix if radix > 1 else t.class_cell  # per key pair: few, not per cell
+                code += scaled[t.table.src_key[top:bottom]][:, t.table.dst_key].reshape(-1)
+                radix *= t.size
+            _, first, local_code = group(code)
+            # What each distinct combination means, found at one of its cells.
             src, dst = np.divmod(first, n)
             src += top
-            classes_at = np.zeros((len(found), len(self.tables)), dtype=np.int64)
-            for r, table, class_cell, _ in tables:
-                classes_at[:, r] = class_cell[table.src_key[src], table.dst_key[dst]]
-            local = np.empty(len(found), dtype=np.int32)
-            for u, key in enumerate(map(tuple, classes_at.tolist())):
-                known = ids.get(key)
-                if known is None:
-                    known = ids[key] = len(keys)
-                    keys.append(key)
-                local[u] = known
-            self._cells[top:bottom] = local[local_code.reshape(-1)].reshape(bottom - top, n)
-        # Combinations that differ only in which rules crashed mean the same outcome: one id for each meaning.
-        meaning: dict[Outcome, int] = {}
-        remap = np.array(
-            [meaning.setdefault(self._summarise(key, meanings), len(meaning)) for key in keys] or [0], dtype=np.int32
-        )
-        self._outcomes = list(meaning)
-        if len(meaning) < len(keys):
-            self._cells = remap[self._cells]
+            found = self._meanings(tables, src, dst)
+            # Meanings met in earlier blocks keep their ids; new ones are numbered in the order they come.
+            every = np.concatenate([known, found])
+            at, inverse = distinct_rows(every)
+            order = np.argsort(at, kind="stable")
+            number = np.empty(len(order), dtype=np.int32)
+            number[order] = np.arange(len(order), dtype=np.int32)
+            local = number[inverse[len(known):]]
+            known = every[at[order]]
+            self._cells[top:bottom] = local[local_code].reshape(bottom - top, n)
+        # Combinations that differ only in which rules crashed have one meaning, hence one id.
+        self._outcomes, self._labels, self._fired = self._summarise(known, tables)
 
-    def _summarise(self, key: tuple[int, ...], meanings: list[list[tuple[bool, int]]]) -> Outcome:
-        counts = [0, 0, 0]
-        fired: set[tuple[int, str]] = set()
-        crashes = 0
-        for r, table in enumerate(self.tables):
-            crashed, findings = meanings[r][key[r]]
-            if crashed:
-                crashes += 1
-                counts[0] += 1
-                fired.add((0, INTERNAL_ERROR))
-            if findings:  # a crashed rule's findings before it raised count too, as in pair
-                rank = self.severity[table.rule.meta.id].rank
-                counts[rank] += findings
-                fired.add((rank, table.rule.meta.id))
-        verdict = "fails" if counts[0] else "abi-change" if counts[1] else "compatible"
-        return Outcome(verdict, (counts[0], counts[1], counts[2]), tuple(sorted(fired)), crashes)
+    def _meanings(self, tables: list[_Classes], src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]
+                  ) -> npt.NDArray[np.int64]:
+        """Per (source ABI, destination ABI) given: errors, warnings, notes, crashed rules, then whether each
+        table's rule fired (made a finding)."""
+        found = np.zeros((len(src), _MEANING_FIXED + len(tables)), dtype=np.int64)
+        for j, t in enumerate(tables):
+            cls = t.class_cell[t.table.src_key[src], t.table.dst_key[dst]]
+            crashed, findings = t.crashed[cls], t.findings[cls]
+            rank = self.severity[t.table.rule.meta.id].rank
+            found[:, rank] += findings
+            found[:, 0] += crashed  # a crash is an error; a crashed rule's findings before it raised count too
+            found[:, 3] += crashed
+            found[:, _MEANING_FIXED + j] = findings > 0
+        return found
+
+    def _summarise(self, meanings: npt.NDArray[np.int64], tables: list[_Classes]
+                   ) -> tuple[list[Outcome], list[tuple[int, str]], npt.NDArray[np.bool_]]:
+        """The outcome of each meaning (the rows are distinct, and so are their outcomes: rule ids are unique),
+        the (severity rank, rule id) an outcome may list, in its order, and which of them each outcome lists."""
+        labels = [(self.severity[t.table.rule.meta.id].rank, t.table.rule.meta.id) for t in tables]
+        labels.append((0, INTERNAL_ERROR))  # what a crash adds
+        columns = sorted(range(len(labels)), key=labels.__getitem__)
+        fired = np.concatenate([meanings[:, _MEANING_FIXED:] > 0, meanings[:, 3:4] > 0], axis=1)[:, columns]
+        labels = [labels[c] for c in columns]
+        out = []
+        with collector_paused():
+            for (errors, warnings, notes, crashes), row in zip(meanings[:, :4].tolist(), fired.tolist(), strict=True):
+                verdict = "fails" if errors else "abi-change" if warnings else "compatible"
+                out.append(Outcome(verdict, (errors, warnings, notes), tuple(compress(labels, row)), crashes))
+        return out, labels, fired
 
     # -- cells ------------------------------------------------------------------------------------
 
@@ -185,15 +276,28 @@ class Matrix:
     def abi_outcome(self, a: int, b: int) -> Outcome:
         return self._outcomes[int(self._cells[a, b])]
 
+    def host_abis(self) -> npt.NDArray[np.intp]:
+        """[host] -> index of its ABI (read-only)."""
+        view = self._host_abi.view()
+        view.flags.writeable = False
+        return view
+
     def abi_cells(self) -> npt.NDArray[np.int32]:
         """[source ABI, destination ABI] -> index into ``outcomes()`` (read-only)."""
         view = self._cells.view()
         view.flags.writeable = False
         return view
 
+    def blocking(self, fail_on: FailOn) -> tuple[list[str], npt.NDArray[np.bool_]]:
+        """``Outcome.blocking`` of every outcome at once: rule ids, and [outcome, rule] -> does that rule's
+        finding reach the failure threshold in that outcome."""
+        limit = -1 if fail_on is FailOn.NEVER else _LIMITS[fail_on]
+        columns = [c for c, (rank, _) in enumerate(self._labels) if rank <= limit]
+        return [self._labels[c][1] for c in columns], self._fired[:, columns]
+
     def works(self, fail_on: FailOn) -> npt.NDArray[np.bool_]:
         """[source ABI, destination ABI] -> does the move stay below the failure threshold?"""
-        ok = np.array([o.works(fail_on) for o in self._outcomes], dtype=bool)
+        ok = np.asarray(~self.blocking(fail_on)[1].any(axis=1), dtype=bool)
         return ok[self._cells]
 
     def outcome(self, src: int, dst: int) -> Outcome:
@@ -240,6 +344,18 @@ class Matrix:
         found = self.hosts[host]
         return Labels(role, found.name, found.span, self.views[found.abi])
 
+    def own_outcomes(self) -> dict[int, Outcome]:
+        """Host -> its outcome against itself, for the hosts whose ABI has findings against itself: those are
+        judged host by host (``outcome``); every other host's is its ABI's cell."""
+        if self._own is None:
+            n = len(self.abis)
+            shared = self._cells[np.arange(n), np.arange(n)]
+            judged = [o for o in np.unique(shared).tolist()
+                      if any(self._outcomes[o].counts) or self._outcomes[o].verdict != "compatible"]
+            self._own = {h: self.outcome(h, h) for a in np.flatnonzero(np.isin(shared, judged)).tolist()
+                         for h in self.abis[a].hosts}
+        return self._own
+
     def verdict_counts(self) -> dict[str, int]:
         """How many host pairs have each verdict (diagonal included)."""
         sizes = np.array([len(abi.hosts) for abi in self.abis], dtype=np.int64)
@@ -252,12 +368,11 @@ class Matrix:
             for v in range(len(VERDICTS)):
                 by_verdict[v] += int(sizes[top : top + rows] @ ((codes == v) @ sizes))
         totals = {v: int(by_verdict[i]) for i, v in enumerate(VERDICTS)}
-        # The diagonal of hosts is judged host by host (see ``outcome``).
-        for h, host in enumerate(self.hosts):
-            shared = self.abi_outcome(host.abi, host.abi).verdict
-            own = self.outcome(h, h).verdict
-            totals[shared] -= 1
-            totals[own] += 1
+        # The diagonal of hosts is judged host by host where it may differ from its ABI's cell (see ``outcome``).
+        for h, own in self.own_outcomes().items():
+            abi = self.hosts[h].abi
+            totals[self.abi_outcome(abi, abi).verdict] -= 1
+            totals[own.verdict] += 1
         return totals
 
 

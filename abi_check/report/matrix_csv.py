@@ -18,7 +18,7 @@ COLUMNS = ("outcome", "verdict", "errors", "warnings", "notes", "rules")
 
 def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
     names = report.names
-    outcomes, rows = report.outcome_grid()
+    outcomes, rows = report.joined_grid()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -26,8 +26,15 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
         writer.writerow((i, outcome.verdict, *outcome.counts, " ".join(outcome.rules)))
     buffer.write("\n")
     writer.writerow(("source", *names))
+    # A cell is a number, never quoted: csv writes the source's name (quoted as in the whole row: beside
+    # another field), and the numbers are joined.
+    name_only = io.StringIO()
+    quoting = csv.writer(name_only, lineterminator="\n")
     for name, row in zip(names, rows, strict=True):
-        writer.writerow((name, *row))
+        name_only.seek(0)
+        name_only.truncate()
+        quoting.writerow((name, ""))
+        buffer.write(name_only.getvalue()[:-1] + row + "\n")
         if buffer.tell() > 1 << 16:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from abi_check.matrix.grid import Outcome
+import numpy as np
+
+from abi_check.matrix.grid import Outcome, group
 from abi_check.report.matrix_report import FINDINGS_HOST_LIMIT, MatrixReport
 from abi_check.verdict.findings import Finding
 
@@ -128,29 +130,35 @@ def render(report: MatrixReport, color: bool = False) -> Iterator[str]:
                 "findingsHostLimit": FINDINGS_HOST_LIMIT}
     yield '<script type="application/json" id="data">{"header":' + script_json(report.header())
     yield "," + script_json(settings)[1:-1] + ',"rows":['
-    outcomes: dict[Outcome, int] = {}
-    strings: dict[str, int] = {}
+    # The outcomes numbered in the order the rows meet them, each with the first pair that has it.
+    every, diagonal = report.grid_outcomes()
     n = len(report.matrix.hosts)
-    row: list[int] = []
-    found: list[list[list[object]]] = []
-    examples: dict[int, tuple[int, int]] = {}  # outcome -> the first pair that has it
-    for a, b, outcome in report.cells():
-        oid = outcomes.setdefault(outcome, len(outcomes))
-        row.append(oid)
-        if not report.with_findings:
-            examples.setdefault(oid, (a, b))
+    never = n * n
+    first = np.full(len(every), never, dtype=np.int64)
+    for top, block in report.row_blocks(diagonal):
+        met, at, _ = group(block.reshape(-1).astype(np.int64))
+        first[met] = np.minimum(first[met], at + top * n)
+    order = np.flatnonzero(first < never)
+    order = order[np.argsort(first[order], kind="stable")]
+    number = np.zeros(len(every), dtype=np.int32)
+    number[order] = np.arange(len(order), dtype=np.int32)
+    strings: dict[str, int] = {}
+    text = np.array([str(i) for i in range(len(order))], dtype=object)  # each number's JSON made once
+    for top, block in report.row_blocks(diagonal):
         if report.with_findings:
-            found.append([_finding(f, strings) for f in report.findings(a, b)])
-        if b == n - 1:
-            yield ("," if a else "") + script_json([row, found] if report.with_findings else [row])
-            row, found = [], []
-    yield '],"outcomes":' + script_json([_outcome(o) for o in outcomes])
-    if examples:
+            for a, row in enumerate(number[block].tolist(), top):
+                found = [[_finding(f, strings) for f in report.findings(a, b)] for b in range(n)]
+                yield ("," if a else "") + script_json([row, found])
+        else:
+            for a, row_text in enumerate(map(",".join, text[number[block]].tolist()), top):
+                yield ("," if a else "") + "[[" + row_text + "]]"
+    yield '],"outcomes":' + script_json([_outcome(every[o]) for o in order.tolist()])
+    if not report.with_findings and len(order):
         # Without every pair's findings, each distinct outcome keeps one example pair's, in the order the outcomes
         # were met, until the byte budget is spent (later outcomes then have none).
         matrix, size, encoded = report.matrix, 0, []
-        for oid in range(len(outcomes)):
-            a, b = examples[oid]
+        for at in first[order].tolist():
+            a, b = divmod(at, n)
             item = script_json([a, b, [_finding(f, strings) for f in matrix.findings(a, b)]])
             size += len(item)
             if size > EXAMPLE_BYTES:
