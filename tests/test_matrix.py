@@ -497,11 +497,13 @@ def test_the_diagonal_of_hosts_that_share_an_abi_is_judged_host_by_host(tmp_path
 
 
 def test_the_outcome_table_is_the_distinct_meanings_in_the_order_first_met(shipped: Matrix) -> None:
-    """One id per distinct outcome, numbered in the order the cells' combinations are met (their codes in
-    order): the first cell has outcome 0, and an id is never met before a smaller one in that order."""
+    """One id per distinct outcome, numbered in the order the cells are met row by row: the first cell has
+    outcome 0, and an id is never met before a smaller one in that order."""
     outcomes = shipped.outcomes()
     cells = shipped.abi_cells()
     assert len(outcomes) == len(set(outcomes)) == len(np.unique(cells))
+    _, first = np.unique(cells.reshape(-1), return_index=True)
+    assert list(np.argsort(first)) == list(range(len(outcomes)))
     names, blocking = shipped.blocking(FailOn.WARNING)
     for o, outcome in enumerate(outcomes):
         assert [names[c] for c in np.flatnonzero(blocking[o])] == list(outcome.blocking(FailOn.WARNING))

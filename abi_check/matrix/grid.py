@@ -194,7 +194,7 @@ class Matrix:
         mixed-radix number over the tables' classes, one lookup and one add per table and cell, renumbered
         (``group``) whenever it would outgrow what ``group`` sorts. What a combination means (its counts, crashes
         and fired rules: ``_meanings``) is found for each distinct combination at once, as rows of an array; the
-        outcome ids number the distinct meanings in the order they are first met."""
+        outcome ids number the distinct meanings in the order their first cells come, row by row."""
         n = len(self.abis)
         # Per table: the class of each entry, what each class means, and the class per (source, destination key).
         tables = []
@@ -220,8 +220,13 @@ class Matrix:
                 code += scaled[t.table.src_key[top:bottom]][:, t.table.dst_key].reshape(-1)
                 radix *= t.size
             _, first, local_code = group(code)
-            # What each distinct combination means, found at one of its cells.
-            src, dst = np.divmod(first, n)
+            # The distinct combinations in the order their first cells come (row by row), so outcome ids number
+            # the outcomes in the order the matrix meets them, whatever the tables' entry numbers.
+            by_cell = np.argsort(first, kind="stable")
+            place = np.empty_like(by_cell)
+            place[by_cell] = np.arange(len(by_cell))
+            # What each distinct combination means, found at its first cell.
+            src, dst = np.divmod(first[by_cell], n)
             src += top
             found = self._meanings(tables, src, dst)
             # Meanings met in earlier blocks keep their ids; new ones are numbered in the order they come.
@@ -232,7 +237,7 @@ class Matrix:
             number[order] = np.arange(len(order), dtype=np.int32)
             local = number[inverse[len(known):]]
             known = every[at[order]]
-            self._cells[top:bottom] = local[local_code].reshape(bottom - top, n)
+            self._cells[top:bottom] = local[place[local_code]].reshape(bottom - top, n)
         # Combinations that differ only in which rules crashed have one meaning, hence one id.
         self._outcomes, self._labels, self._fired = self._summarise(known, tables)
 
