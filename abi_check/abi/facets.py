@@ -18,6 +18,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from abi_check.abi.content import content_number
 from abi_check.abi.views import ATTRS, FieldView, HostView, VmmView, field_view
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
@@ -201,20 +202,6 @@ def _facet_data(view: HostView, facet: str) -> Hashable:
         return tuple(view.bits)
     value: Hashable = getattr(view, facet)
     return value
-
-
-_BY_ID: dict[int, tuple[Hashable, int]] = {}  # id of an object -> (the object, its content's number)
-_CONTENTS: dict[tuple[type, Hashable], int] = {}
-
-
-def content_number(obj: Hashable) -> int:
-    """A number for an object's type and content, equal exactly for equal objects of one type; worked out once
-    per object (by identity, the object kept alive beside it), since hashing a dataclass by content walks all
-    its fields: spec layouts, and views' fields, which are shared objects seen again and again."""
-    found = _BY_ID.get(id(obj))
-    if found is None or found[0] is not obj:
-        found = _BY_ID[id(obj)] = (obj, _CONTENTS.setdefault((type(obj), obj), len(_CONTENTS)))
-    return found[1]
 
 
 class FacetTable:

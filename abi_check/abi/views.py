@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from abi_check.abi.content import content_number
 from abi_check.abi.effective import EffectiveAbi
 from abi_check.errors import Span
 from abi_check.spec import registers as regs
@@ -136,12 +137,16 @@ def reg_set(ids: Iterable[int]) -> frozenset[Reg]:
     return found
 
 
-def field_view(key: tuple[Any, ...]) -> FieldView:
-    """The field ``FieldView(*key)``, one shared object per distinct field (hosts on the same kernel and CPU
-    specs have the same fields, locations included)."""
+def field_view(parts: tuple[Any, ...]) -> FieldView:
+    """The field ``FieldView(*parts)``, one shared object per distinct field (hosts on the same kernel and CPU
+    specs have the same fields, locations included). Looked up by plain values: the location's path, line and
+    column, and a number for the layout's content (``content_number``, worked out once per layout object), since
+    hashing those dataclasses on each of ~300 fields a host was most of building its views."""
+    *head, span, layout = parts
+    key = (*head, span.path, span.line, span.col, content_number(layout))
     found = _FIELDS.get(key)
     if found is None:
-        reg, *rest = key
+        reg, *rest = parts
         found = _FIELDS[key] = FieldView(Reg(reg), *rest)
     return found
 

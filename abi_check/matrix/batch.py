@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from abi_check.abi.facets import FacetTable, RoleView, content_number
+from abi_check.abi.content import content_number
+from abi_check.abi.facets import FacetTable, RoleView
 from abi_check.rules.builtins import MAX_STEPS, Budget, attr_reader, ordered, text_of
 from abi_check.rules.elements import ElementRule, SidePlan
 from abi_check.rules.runtime import BUDGET, Env, Fn
