@@ -77,12 +77,24 @@ class CompiledRule:
     # before anything else: false means no finding whatever the other host is, so the matrix evaluates the rule
     # only for hosts where they hold (``Guards``).
     guards: Guards | None = None
-    # For a rule with one loop whose body reads each host only in ways the compiler can name per element
-    # (``ElementPlan``): makes a ``run`` that remembers each element's result by what the body reads about that
-    # element, for the matrix, which evaluates the rule on many pairs. Same results as ``run``.
-    per_element: Callable[[], Callable[[HostView, HostView], Iterator[Hit]]] | None = None
-    # The same rule's parts, for evaluating it over whole blocks of hosts at once (``matrix/batch.py``).
-    elements: ElementRule | None = None
+    # For a rule with one loop whose body reads each host only in ways the compiler can name per element: its
+    # parts as the matrix evaluates it (``ElementRule``), made the first time the matrix asks (``pair`` never
+    # does, and making the plan is about a third of compiling the rules).
+    plan: Callable[[], ElementRule | None] = lambda: None
+
+    @property
+    def elements(self) -> ElementRule | None:
+        """The rule's parts for evaluating it over whole blocks of hosts at once (``matrix/batch.py``)."""
+        return self.plan()
+
+    @property
+    def per_element(self) -> Callable[[], Callable[[HostView, HostView], Iterator[Hit]]] | None:
+        """Makes a ``run`` that remembers each element's result by what the body reads about that element, for
+        the matrix, which evaluates the rule on many pairs. Same results as ``run``."""
+        found = self.plan()
+        if found is None:
+            return None
+        return lambda: memoized(found)
 
 
 class Guards:
@@ -181,21 +193,13 @@ class Compiler:
             span=self.span(rule_id_token),
         )
         assert check is not None
-        run, guards, elements = self.compile_check(lets, check)
+        run, guards, plan = self.compile_check(lets, check)
         facets = self.reads.facets
-        per_element = None
-        if elements is not None:
-            found = elements
-
-            def per_element() -> Callable[[HostView, HostView], Iterator[Hit]]:
-                return memoized(found)
-
-        return CompiledRule(info, run, _simplest(facets["src"]), _simplest(facets["dst"]), guards, per_element,
-                            elements)
+        return CompiledRule(info, run, _simplest(facets["src"]), _simplest(facets["dst"]), guards, plan)
 
     def compile_check(
         self, lets: list[LarkNode], check: LarkNode
-    ) -> tuple[Callable[[HostView, HostView], Iterator[Hit]], Guards | None, ElementRule | None]:
+    ) -> tuple[Callable[[HostView, HostView], Iterator[Hit]], Guards | None, Callable[[], ElementRule | None]]:
         scope: dict[str, str] = {"src": "Host", "dst": "Host"}
         compiled_lets: list[tuple[str, Fn]] = []
         for let in lets:
@@ -287,10 +291,16 @@ class Compiler:
                 return Hit(final_report(env), final_fix(env), span, subject)
             return None
 
-        elements = None
-        plan = self._element_plan(bindings, binding_trees, [name for name, _ in compiled_lets], body_trees, scope)
-        if plan is not None:
-            elements = ElementRule(plan, src_guard, dst_guard, compiled_lets, before, body, loop_span)
+        made: list[ElementRule | None] = []
+
+        def elements() -> ElementRule | None:
+            """The plan of what the body reads per element, made once, when the matrix first asks."""
+            if not made:
+                lets = [name for name, _ in compiled_lets]
+                plan = self._element_plan(bindings, binding_trees, lets, body_trees, scope)
+                made.append(None if plan is None else
+                            ElementRule(plan, src_guard, dst_guard, compiled_lets, before, body, loop_span))
+            return made[0]
 
         guards = None
         if src_guard is not None or dst_guard is not None:
