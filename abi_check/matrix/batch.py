@@ -12,8 +12,8 @@ body reads of that host about it (the facets it reads whole, its memberships and
 combination of codes that occurs for an element is evaluated once, by the rule's own body on hosts that have
 those codes; the sums are array operations. A combination whose evaluation raises (or goes over the budget) is
 not judged here: the cells that have it are evaluated by the plain ``run``, which crashes or stops as ``pair``
-does. Anything this cannot represent exactly makes ``table_counts`` return None, and the caller evaluates the
-rule cell by cell.
+does. A ``let`` that reads one host alone is a value of that host, read like a facet. Anything this cannot
+represent exactly makes ``table_counts`` return None, and the caller evaluates the rule cell by cell.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from abi_check.rules.runtime import BUDGET, Env, Fn
 Counts = npt.NDArray[np.int32]
 Flags = npt.NDArray[np.bool_]
 RADIX_LIMIT = 1 << 62  # a code's mixed-radix range must fit in an int64
+_RAISED = object()  # a let's value where it raised (those hosts are left to the plain run)
 
 
 class _Unsupported(Exception):
@@ -45,7 +46,7 @@ def table_counts(
     """Per (row, column): the number of distinct hits ``rule`` makes with that source and destination, and
     whether the cell must be evaluated by the plain run instead (its count is then 0 here). None when the rule
     or these hosts need the cell-by-cell path for every cell."""
-    if rule.lets or rule.before is not None or not rows or not cols:
+    if rule.before is not None or None in rule.let_sides.values() or not rows or not cols:
         return None
     try:
         return _counts(rule, rows, cols, facet_table)
@@ -66,13 +67,16 @@ def _counts(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView
     # raise; see tables._guarded).
     row_ok = _guard_holds(rule.src_guard, "src", rows, cols[0])
     col_ok = _guard_holds(rule.dst_guard, "dst", cols, rows[0])
+    # Each let reads one host alone: its value per host, like a facet; one that raises crashes the rule there.
+    row_lets, col_lets = _lets(rule, "src", rows, row_ok), _lets(rule, "dst", cols, col_ok)
     plain[~row_ok, :] = True
     plain[:, ~col_ok] = True
     if not elements:
         return counts, plain
     if max(int(kept[0].sum(axis=1).max()), 0) >= MAX_STEPS:
         raise _Unsupported  # the budget could stop the loop: let run do it
-    codes = (_Codes(rule, plan.src, rows, elements, table), _Codes(rule, plan.dst, cols, elements, table))
+    codes = (_Codes(rule, plan.src, rows, elements, table, row_lets),
+             _Codes(rule, plan.dst, cols, elements, table, col_lets))
     body, loop_var = rule.body, plan.loop_var
     for e, element in enumerate(elements):
         at_rows = np.flatnonzero(kept[0][:, e] & row_ok)
@@ -87,7 +91,8 @@ def _counts(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView
         raised = np.zeros((len(row_codes), len(col_codes)), dtype=bool)
         for a, row in enumerate(row_first.tolist()):
             for b, col in enumerate(col_first.tolist()):
-                env: Env = {"src": rows[at_rows[row]], "dst": cols[at_cols[col]], BUDGET: Budget(), loop_var: element}
+                env: Env = {**row_lets[at_rows[row]], **col_lets[at_cols[col]], "src": rows[at_rows[row]],
+                            "dst": cols[at_cols[col]], BUDGET: Budget(), loop_var: element}
                 try:
                     fires[a, b] = body(env) is not None
                 except Exception:  # includes the budget: the plain run decides what these cells are
@@ -113,6 +118,23 @@ def _guard_holds(guard: Fn | None, host: str, views: Sequence[RoleView], other: 
         except Exception:
             ok[i] = False
     return ok
+
+
+def _lets(rule: ElementRule, host: str, views: Sequence[RoleView], ok: Flags) -> list[dict[str, Any]]:
+    """Per view: the values of the lets that read this host (in order); a view where one raises is not ok."""
+    names = [(name, fn) for name, fn in rule.lets if rule.let_sides.get(name) == host]
+    found: list[dict[str, Any]] = []
+    for i, view in enumerate(views):
+        values: dict[str, Any] = {}
+        if names and ok[i]:
+            env: Env = {host: view, BUDGET: Budget()}
+            try:
+                for name, fn in names:
+                    values[name] = env[name] = fn(env)
+            except Exception:
+                ok[i] = False
+        found.append(values)
+    return found
 
 
 def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
@@ -196,10 +218,14 @@ class _Codes:
     column is made when it is needed."""
 
     def __init__(self, rule: ElementRule, side: SidePlan, views: Sequence[RoleView], elements: list[Any],
-                 table: FacetTable) -> None:
-        tokens: dict[tuple[int, ...], int] = {}
-        self.token = np.array([tokens.setdefault(tuple(table.token(v, f) for f in side.facets), len(tokens))
-                               for v in views], dtype=np.int64)
+                 table: FacetTable, lets: list[dict[str, Any]]) -> None:
+        tokens: dict[tuple[Any, ...], int] = {}
+        try:  # the facets the body reads whole, and the values of the lets it reads (a view where one raised: none)
+            self.token = np.array([tokens.setdefault((*[table.token(v, f) for f in side.facets],
+                                                      *[lets[i].get(name, _RAISED) for name in side.lets]),
+                                                     len(tokens)) for i, v in enumerate(views)], dtype=np.int64)
+        except TypeError as exc:  # a let's value that cannot be told apart by hashing
+            raise _Unsupported from exc
         radix = max(len(tokens), 1)
         # (radix, per host and distinct item its code, per element its item): mixed-radix digits after the token
         self.digits: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []

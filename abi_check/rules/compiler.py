@@ -39,13 +39,14 @@ REGISTER_METHODS: dict[str, tuple[str, ...]] = {"kept": ("kernel", "cpu"), "enab
 
 
 class _SideReads:
-    __slots__ = ("facets", "members", "opaque", "values")
+    __slots__ = ("facets", "lets", "members", "opaque", "values")
 
     def __init__(self) -> None:
         self.facets: set[str] = set()
         self.opaque = False
         self.members: list[tuple[LarkNode, str]] = []
         self.values: list[LarkNode] = []
+        self.lets: list[str] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +93,8 @@ class CompiledRule:
         """Makes a ``run`` that remembers each element's result by what the body reads about that element, for
         the matrix, which evaluates the rule on many pairs. Same results as ``run``."""
         found = self.plan()
-        if found is None:
-            return None
+        if found is None or found.plan.src.lets or found.plan.dst.lets:
+            return None  # memoized keys hosts by facets alone, not by the lets the body reads
         return lambda: memoized(found)
 
 
@@ -202,6 +203,9 @@ class Compiler:
     ) -> tuple[Callable[[HostView, HostView], Iterator[Hit]], Guards | None, Callable[[], ElementRule | None]]:
         scope: dict[str, str] = {"src": "Host", "dst": "Host"}
         compiled_lets: list[tuple[str, Fn]] = []
+        # Per let, the host it reads when it reads one alone (a constant: "src"), else None: the matrix reads such a
+        # let like a facet of that host (``ElementPlan``). One that reads another let or loops is not one-sided.
+        let_sides: dict[str, str | None] = {}
         for let in lets:
             name = str(let.children[0])
             if name in scope:
@@ -210,6 +214,10 @@ class Compiler:
             scope[name] = kind
             self.reads.bind(name, fn)
             compiled_lets.append((name, fn))
+            names = _names(let.children[1])
+            hosts = names & {"src", "dst"}
+            one_sided = len(hosts) <= 1 and not names & set(let_sides) and not _has(let.children[1], "quantified")
+            let_sides[name] = (hosts.pop() if hosts else "src") if one_sided else None
         bindings: list[tuple[str, Fn]] = []
         conds: list[Fn] = []
         sided: dict[str, list[Fn]] = {"src": [], "dst": []}  # conditions on one host alone, checked first
@@ -296,10 +304,10 @@ class Compiler:
         def elements() -> ElementRule | None:
             """The plan of what the body reads per element, made once, when the matrix first asks."""
             if not made:
-                lets = [name for name, _ in compiled_lets]
-                plan = self._element_plan(bindings, binding_trees, lets, body_trees, scope)
+                plan = self._element_plan(bindings, binding_trees, let_sides, body_trees, scope)
                 made.append(None if plan is None else
-                            ElementRule(plan, src_guard, dst_guard, compiled_lets, before, body, loop_span))
+                            ElementRule(plan, src_guard, dst_guard, compiled_lets, before, body, loop_span,
+                                        let_sides))
             return made[0]
 
         guards = None
@@ -308,13 +316,14 @@ class Compiler:
         return run, guards, elements
 
     def _element_plan(
-        self, bindings: list[tuple[str, Fn]], binding_trees: list[LarkNode], lets: list[str],
+        self, bindings: list[tuple[str, Fn]], binding_trees: list[LarkNode], let_sides: dict[str, str | None],
         trees: list[tuple[LarkNode, str]], scope: dict[str, str],
     ) -> ElementPlan | None:
         """What the body of a one-loop rule reads of each host, if every read can be named: whole facets
         (``dst.cpu``), or per element (``e.register in src.saved``, ``dst.value(e)``), or, for a read it
-        cannot place, every facet the rule reads of that host. None when the body loops, reads a ``let`` or
-        the rule has more than one loop variable."""
+        cannot place, every facet the rule reads of that host; a ``let`` that reads one host alone is read like a
+        facet of that host. None when the body loops, reads any other ``let`` or the rule has more than one loop
+        variable."""
         if len(bindings) != 1:
             return None
         (loop_var, coll), hosts = bindings[0], ("src", "dst")
@@ -338,8 +347,12 @@ class Compiler:
                 return False  # its steps count against the budget per pair
             if data == "var":
                 name = str(children[0])
-                if name in lets:
-                    return False
+                if name in let_sides:
+                    side = let_sides[name]
+                    if side is None:
+                        return False
+                    found[side].lets.append(name)
+                    return True
                 if name in hosts and not (top and context == "label"):
                     found[name].opaque = True  # a bare host somewhere unexpected: any of its facets
                 return True
@@ -405,10 +418,10 @@ class Compiler:
             unique_members = {(repr(item), name): (item, name) for item, name in reads.members}.values()
             members = [(self.expr(item, scoped)[0], attr_reader(name)) for item, name in unique_members]
             values = [self.expr(arg, scoped)[0] for arg in {repr(arg): arg for arg in reads.values}.values()]
-            sides.append(SidePlan(h, tuple(sorted(facets)), members, values))
+            sides.append(SidePlan(h, tuple(sorted(facets)), members, values, tuple(dict.fromkeys(reads.lets))))
         # The host the collection is a function of, when it reads one host alone: then its elements, and what the
         # body computes of them alone, are the same for every pair with that host.
-        split = self._split(binding_trees[0], scope, lets)
+        split = self._split(binding_trees[0], scope, list(let_sides))
         return ElementPlan(loop_var, coll, sides[0], sides[1], *(split or (None, [])))
 
     def _split(

@@ -20,14 +20,15 @@ MEMO_LIMIT = 400_000  # remembered element results per rule, dropped all at once
 class SidePlan:
     """What one element's evaluation reads of one host: whole facets, memberships and register values."""
 
-    __slots__ = ("facets", "host", "members", "values")
+    __slots__ = ("facets", "host", "lets", "members", "values")
 
     def __init__(self, host: str, facets: tuple[str, ...], members: list[tuple[Fn, Callable[[Any], Any]]],
-                 values: list[Fn]) -> None:
+                 values: list[Fn], lets: tuple[str, ...] = ()) -> None:
         self.host = host
         self.facets = facets
         self.members = members  # (the element's item, the host's collection)
         self.values = values  # registers whose value on the host is read
+        self.lets = lets  # lets that read this host alone, whose values the body reads
 
 
 class ElementPlan:
@@ -48,12 +49,14 @@ class ElementRule:
     condition that does not depend on the element (evaluated with the first), and the body: one element's hit.
     """
 
-    __slots__ = ("before", "body", "dst_guard", "lets", "plan", "span", "src_guard")
+    __slots__ = ("before", "body", "dst_guard", "let_sides", "lets", "plan", "span", "src_guard")
 
     def __init__(self, plan: ElementPlan, src_guard: Fn | None, dst_guard: Fn | None, lets: list[tuple[str, Fn]],
-                 before: Fn | None, body: Callable[[Env], Hit | None], span: Span) -> None:
+                 before: Fn | None, body: Callable[[Env], Hit | None], span: Span,
+                 let_sides: dict[str, str | None] | None = None) -> None:
         self.plan, self.src_guard, self.dst_guard, self.lets = plan, src_guard, dst_guard, lets
         self.before, self.body, self.span = before, body, span
+        self.let_sides = let_sides or {}  # per let: the one host it reads, or None (see Compiler.compile_check)
 
 
 _MISSING = object()
