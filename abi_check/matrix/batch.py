@@ -211,6 +211,11 @@ def _kept(rule: ElementRule, rows: Sequence[RoleView], cols: Sequence[RoleView]
     return elements, (masks[0], masks[1])
 
 
+def _typed(value: Any) -> tuple[type, Any]:
+    """A let's value with its type: equal values of two types (1 and True) may print or compare differently."""
+    return type(value), value
+
+
 class _Codes:
     """What the body reads of one side's hosts about each element, as one number per (host, element), equal
     exactly when the reads are: the whole facets it reads (a token per host), then each membership and each
@@ -222,7 +227,7 @@ class _Codes:
         tokens: dict[tuple[Any, ...], int] = {}
         try:  # the facets the body reads whole, and the values of the lets it reads (a view where one raised: none)
             self.token = np.array([tokens.setdefault((*[table.token(v, f) for f in side.facets],
-                                                      *[lets[i].get(name, _RAISED) for name in side.lets]),
+                                                      *[_typed(lets[i].get(name, _RAISED)) for name in side.lets]),
                                                      len(tokens)) for i, v in enumerate(views)], dtype=np.int64)
         except TypeError as exc:  # a let's value that cannot be told apart by hashing
             raise _Unsupported from exc
