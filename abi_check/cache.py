@@ -60,6 +60,28 @@ UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportE
 KEEP = 256
 
 
+def dump(path: Path, value: Any) -> bool:
+    """Pickle ``value`` to ``path`` whole or not at all (a temporary beside it, renamed over it); False, leaving
+    nothing behind, when the disk refuses (read-only, full) or the value is too deep to pickle: a cache that
+    cannot be written must not break the tool."""
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        tmp = None
+        return True
+    except (OSError, RecursionError):
+        return False
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
 class PickleCache:
     """A dict persisted as one pickle file; loaded lazily, written atomically only when it grew."""
 
@@ -97,14 +119,5 @@ class PickleCache:
             return
         if len(self.data) > KEEP:
             self.data = {k: v for k, v in self.data.items() if k in self.used}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            import tempfile
-
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.data, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+        if dump(self.path, self.data):
             self.dirty = False
-        except OSError:
-            pass  # a read-only home must not break the tool

@@ -23,6 +23,15 @@ os.environ.pop("COLUMNS", None)
 os.unsetenv("COLUMNS")
 
 
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache directory of the test's own (pair's caches, node packs), caching on."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("ABI_CHECK_CACHE_DIR", str(directory))
+    monkeypatch.delenv("ABI_CHECK_NO_CACHE", raising=False)
+    return directory
+
+
 @pytest.fixture(scope="session")
 def loader() -> SpecLoader:
     return SpecLoader(SpecRoots([CATALOGUE]))

@@ -32,14 +32,6 @@ class Payload:
         return (os.system, (f"touch {self.canary}",))
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("ABI_CHECK_CACHE_DIR", str(directory))
-    monkeypatch.delenv("ABI_CHECK_NO_CACHE", raising=False)
-    return directory
-
-
 def test_every_catalogue_file_reads_back_as_the_nodes_yaml_gives(cache_dir: Path) -> None:
     files = list(iter_spec_files(catalogue_dir()))
     assert len(files) > 40
@@ -154,3 +146,21 @@ def test_pair_with_a_warm_cache_reads_no_yaml_and_says_the_same(tmp_path: Path) 
     assert cold.stdout == warm.stdout == off.stdout and "errors (" in warm.stdout
     assert (cold.stderr.split()[-1], warm.stderr.split()[-1], off.stderr.split()[-1]) == ("True", "False", "True")
     assert len(list((tmp_path / "cache" / FORMAT).iterdir())) >= 12  # two hosts, their parts and what they extend
+
+
+def test_a_cache_write_is_whole_or_nothing(tmp_path: Path) -> None:
+    """``cache.dump``, which every cache writes through: a value written reads back; a value too deep to pickle,
+    or a directory that refuses the file, gives False and leaves neither the file nor a temporary behind."""
+    from abi_check.cache import dump
+
+    target = tmp_path / "entries" / "x.pickle"
+    assert dump(target, {"a": [1, 2]}) and pickle.loads(target.read_bytes()) == {"a": [1, 2]}
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    other = tmp_path / "entries" / "deep.pickle"
+    assert not dump(other, deep)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["x.pickle"]
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert not dump(blocked / "y.pickle", 1)

@@ -46,14 +46,6 @@ def fleet(root: Path, count: int) -> Path:
 
 
 @pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("ABI_CHECK_CACHE_DIR", str(directory))
-    monkeypatch.delenv("ABI_CHECK_NO_CACHE", raising=False)
-    return directory
-
-
-@pytest.fixture
 def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ABI_CHECK_NO_CACHE", "1")
 

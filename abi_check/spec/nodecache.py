@@ -14,13 +14,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import pickle
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from abi_check.cache import UNREADABLE, cache_dir, digest, loads
+from abi_check.cache import UNREADABLE, cache_dir, digest, dump, loads
 from abi_check.errors import Span
 from abi_check.spec.yamlnodes import Node
 
@@ -116,18 +115,11 @@ class NodeCache:
 
         if check_document(node):
             return  # its errors are reported from the file itself, every time
-        import tempfile
-
-        tmp = None
         try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(_encode(node), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, file)
-        except (OSError, RecursionError):
-            if tmp is not None:  # a read-only or full disk must not break the tool, nor leave a temporary
-                Path(tmp).unlink(missing_ok=True)
+            encoded = _encode(node)
+        except RecursionError:
+            return
+        dump(file, encoded)
 
 
 class NodePack(NodeCache):
@@ -194,22 +186,8 @@ class NodePack(NodeCache):
     def save(self) -> None:
         if self.file is None or not self._grew:
             return
-        import tempfile
-
-        tmp = None
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self._used, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.file)
-            tmp = None
+        if dump(self.file, self._used):
             self._prune()
-        except (OSError, RecursionError):
-            pass  # a read-only or full disk must not break the tool
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
         self._grew = False
 
     def _prune(self) -> None:
